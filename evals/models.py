@@ -1,0 +1,74 @@
+"""How to call a model and what it costs: the `models:` entries of turnout.yaml."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ModelKind = Literal["openai", "vllm", "sim"]
+Hosting = Literal["api", "self_hosted"]
+
+
+class Pricing(BaseModel):
+    """Prices. API models: per million tokens. Self-hosted: GPU-hours (acted on by the cost model)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input_per_mtok: float | None = Field(default=None, ge=0)
+    """USD per million prompt tokens."""
+    output_per_mtok: float | None = Field(default=None, ge=0)
+    """USD per million completion tokens."""
+    gpu_hour: float | None = Field(default=None, ge=0)
+    """USD per GPU-hour (self-hosted)."""
+    gpus: int | None = Field(default=None, ge=1)
+    """GPUs one replica uses (self-hosted)."""
+    fixed_monthly: float | None = Field(default=None, ge=0)
+    """Fixed USD per month (self-hosted)."""
+
+    def cost_usd(self, input_tokens: int | None, output_tokens: int | None) -> float | None:
+        """Token cost of one call, or None when this model has no token prices."""
+        if self.input_per_mtok is None and self.output_per_mtok is None:
+            return None
+        cost = (input_tokens or 0) * (self.input_per_mtok or 0.0)
+        cost += (output_tokens or 0) * (self.output_per_mtok or 0.0)
+        return cost / 1_000_000
+
+
+class ModelSpec(BaseModel):
+    """One model endpoint as declared in turnout.yaml."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    """Turnout's name for it, referenced by watches."""
+    kind: ModelKind = "openai"
+    """`openai`: any OpenAI-compatible endpoint; `vllm`: in-process on a GPU worker; `sim`: simulated."""
+    base_url: str | None = None
+    """The endpoint, e.g. `https://api.openai.com/v1` or `http://127.0.0.1:8000/v1`."""
+    model: str = Field(min_length=1)
+    """The model name sent to the endpoint."""
+    api_key_env: str | None = None
+    """The name of the environment variable that holds the key; the key itself is never stored."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Sampling parameters sent with every request (temperature, max_tokens, ...)."""
+    max_concurrency: int = Field(default=8, ge=1, le=1024)
+    """Requests in flight at once for this model."""
+    rpm: int | None = Field(default=None, ge=1)
+    """Requests per minute (enforced once the replay limits land)."""
+    tpm: int | None = Field(default=None, ge=1)
+    """Tokens per minute (enforced once the replay limits land)."""
+    timeout_s: float = Field(default=60.0, gt=0)
+    """Per-request timeout."""
+    max_retries: int = Field(default=3, ge=0, le=20)
+    """Retries of a retryable failure (429, 5xx, timeout, connection) before the case is stored as failed."""
+    stream: bool = True
+    """Stream responses, which gives time to first token."""
+    hosting: Hosting = "api"
+    """`api`: the data leaves to a provider; `self_hosted`: it stays on the team's machines."""
+    residency: str | None = None
+    """Where the data is processed (e.g. `us`, `eu`); privacy policies may allow some residencies."""
+    context_window: int | None = Field(default=None, ge=1)
+    pricing: Pricing = Field(default_factory=Pricing)
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Kind-specific settings (vLLM engine arguments, simulator behaviour) for later kinds."""

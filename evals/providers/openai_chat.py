@@ -1,0 +1,318 @@
+"""Any OpenAI-compatible chat endpoint (OpenAI, Azure, Mistral, vLLM, llama.cpp) through the official SDK.
+
+The SDK's own retries are off: this module retries, so every attempt is counted on the Completion,
+and it alone decides what is retryable (`classify`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, cast
+
+import httpx2
+import openai
+import pydantic
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
+
+from evals.models import ModelSpec
+from evals.providers.base import Request
+from evals.results import RETRYABLE, Completion, ErrorKind
+
+BACKOFF_BASE_S = 0.5
+"""First retry waits up to this long (full jitter), doubling per retry."""
+BACKOFF_CAP_S = 20.0
+"""No computed backoff waits longer than this."""
+RETRY_AFTER_CAP_S = 120.0
+"""A server's Retry-After is honoured up to this long, so one bad header cannot park a worker for hours."""
+CHARS_PER_TOKEN = 4
+"""Rough English ratio used only when the server sends no usage."""
+
+Sleep = Callable[[float], Awaitable[None]]
+_OWN_KWARGS = frozenset({"model", "messages", "stream", "stream_options", "extra_body"})
+
+
+class BadResponse(Exception):
+    """A 200 whose body is not a usable chat completion."""
+
+
+@dataclass
+class _Answer:
+    """What one successful attempt produced (filled in as a stream arrives)."""
+
+    output: str = ""
+    latency_ms: float = 0.0
+    ttft_ms: float | None = None
+    finish_reason: str | None = None
+    fingerprint: str | None = None
+    served_model: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+def _usage(usage: object) -> tuple[int | None, int | None]:
+    """Prompt and completion token counts, None where the server sent none."""
+    prompt = getattr(usage, "prompt_tokens", None)
+    completion = getattr(usage, "completion_tokens", None)
+    return (
+        prompt if isinstance(prompt, int) else None,
+        completion if isinstance(completion, int) else None,
+    )
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    """Say how a call failed; kinds in `RETRYABLE` are worth another attempt.
+
+    Args:
+        exc: The exception raised by one attempt.
+
+    Returns:
+        The error kind stored with the Completion.
+    """
+    if isinstance(exc, (openai.APITimeoutError, TimeoutError, httpx2.TimeoutException)):
+        return "timeout"
+    if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
+        return "connection"
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        if status == 429:
+            return "rate_limit"
+        if status == 408:
+            return "timeout"
+        if status >= 500:
+            return "server"
+        return "bad_request"
+    if isinstance(exc, (BadResponse, openai.APIResponseValidationError, ValueError, pydantic.ValidationError)):
+        return "bad_response"  # json.JSONDecodeError is a ValueError
+    if isinstance(exc, openai.APIError):
+        return "server"  # an error event inside a 200 stream: the server failed mid-answer
+    return "other"
+
+
+def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Read `retry-after-ms` or `Retry-After` (seconds or an HTTP date).
+
+    Args:
+        headers: Response headers (case-insensitive mapping).
+        now: The current Unix time; defaults to the clock (tests pin it).
+
+    Returns:
+        Seconds to wait, or None when no usable header was sent.
+    """
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate a token count from text length (at least 1)."""
+    return max(1, math.ceil(len(text) / CHARS_PER_TOKEN))
+
+
+def describe(exc: BaseException, timeout_s: float) -> str:
+    """A short human message for a failed call, with the status code when there is one."""
+    if isinstance(exc, openai.APIStatusError):
+        detail = exc.message
+        body = exc.body
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            detail = body["message"]
+        return f"HTTP {exc.status_code}: {detail}"[:300]
+    if classify(exc) == "timeout":
+        return f"timed out after {timeout_s:g} s"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"malformed response: invalid JSON ({exc.msg})"
+    text = str(exc) or type(exc).__name__
+    if classify(exc) == "bad_response":
+        return f"malformed response: {text}"[:300]
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+class OpenAIChatProvider:
+    """A Provider for one `kind: openai` model.
+
+    Args:
+        spec: The model as declared in turnout.yaml.
+        api_key: The key read from `spec.api_key_env` by the caller; None for keyless servers.
+        sleep: Awaited between retries (tests inject a recorder).
+        rng: Source of backoff jitter.
+    """
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        api_key: str | None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._spec = spec
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        # One connection per allowed request, so no request waits in the pool on its own timeout.
+        self._slots = asyncio.Semaphore(spec.max_concurrency)
+        http_client = openai.DefaultAsyncHttpx2Client(
+            limits=httpx2.Limits(
+                max_connections=spec.max_concurrency, max_keepalive_connections=spec.max_concurrency
+            ),
+            timeout=httpx2.Timeout(spec.timeout_s),
+        )
+        self._client = openai.AsyncOpenAI(
+            base_url=spec.base_url,
+            api_key=api_key or "unused",
+            max_retries=0,
+            timeout=spec.timeout_s,
+            http_client=http_client,
+        )
+        self._kwargs, self._extra_body = self._split_params(spec.params)
+
+    def _split_params(self, params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Send parameters the SDK knows as arguments and server-specific ones (top_k...) in the body."""
+        known = set(inspect.signature(self._client.chat.completions.create).parameters)
+        kwargs = {k: v for k, v in params.items() if k in known and k not in _OWN_KWARGS}
+        extra = {k: v for k, v in params.items() if k not in known or k == "extra_body"}
+        extra.update(extra.pop("extra_body", None) or {})
+        return kwargs, extra
+
+    async def complete(self, request: Request) -> Completion:
+        """Call the model, retrying retryable failures; never raises for a per-case failure.
+
+        Args:
+            request: The case's messages.
+
+        Returns:
+            The answer with tokens, timings and cost, or the final error with the attempt count.
+        """
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                async with self._slots:
+                    answer = await self._attempt(request)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure becomes data
+                kind = classify(exc)
+                if kind not in RETRYABLE or attempts > self._spec.max_retries:
+                    return Completion(
+                        case_id=request.case_id,
+                        repetition=request.repetition,
+                        error=describe(exc, self._spec.timeout_s),
+                        error_kind=kind,
+                        attempts=attempts,
+                    )
+                await self._sleep(self._delay(exc, retry=attempts))
+                continue
+            return self._completion(request, answer, attempts)
+
+    def _delay(self, exc: Exception, *, retry: int) -> float:
+        """Full-jitter exponential backoff, or the server's Retry-After on 429/503."""
+        if isinstance(exc, openai.APIStatusError) and exc.status_code in (429, 503):
+            asked = retry_after_s(exc.response.headers)
+            if asked is not None:
+                return min(asked, RETRY_AFTER_CAP_S)
+        return self._rng.uniform(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (retry - 1)))
+
+    def _completion(self, request: Request, answer: _Answer, attempts: int) -> Completion:
+        estimated = answer.input_tokens is None or answer.output_tokens is None
+        input_tokens = answer.input_tokens
+        output_tokens = answer.output_tokens
+        if input_tokens is None:
+            input_tokens = estimate_tokens("".join(m.get("content", "") for m in request.messages))
+        if output_tokens is None:
+            output_tokens = estimate_tokens(answer.output)
+        return Completion(
+            case_id=request.case_id,
+            repetition=request.repetition,
+            output=answer.output,
+            attempts=attempts,
+            latency_ms=answer.latency_ms,
+            ttft_ms=answer.ttft_ms,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            tokens_estimated=estimated,
+            finish_reason=answer.finish_reason,
+            fingerprint=answer.fingerprint,
+            cost_usd=self._spec.pricing.cost_usd(input_tokens, output_tokens),
+            served_model=answer.served_model,
+        )
+
+    async def _attempt(self, request: Request) -> _Answer:
+        """One call under the per-request deadline (the SDK's timeout is per read, not per answer)."""
+        messages = cast("list[ChatCompletionMessageParam]", request.messages)
+        async with asyncio.timeout(self._spec.timeout_s):
+            if self._spec.stream:
+                return await self._streamed(messages)
+            return await self._whole(messages)
+
+    def _create(self, messages: list[ChatCompletionMessageParam], stream: bool) -> Any:
+        extra: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+        return self._client.chat.completions.create(
+            model=self._spec.model, messages=messages, extra_body=self._extra_body or None, **extra, **self._kwargs
+        )
+
+    async def _whole(self, messages: list[ChatCompletionMessageParam]) -> _Answer:
+        started = time.perf_counter()
+        response: object = await self._create(messages, stream=False)
+        choices = getattr(response, "choices", None)
+        if not isinstance(response, ChatCompletion) or not isinstance(choices, list) or not choices:
+            raise BadResponse("no choices in the completion")
+        content = getattr(getattr(choices[0], "message", None), "content", None)
+        if content is not None and not isinstance(content, str):
+            raise BadResponse("message content is not text")
+        answer = _Answer(output=content or "", latency_ms=(time.perf_counter() - started) * 1000)
+        answer.finish_reason = getattr(choices[0], "finish_reason", None)
+        answer.fingerprint = getattr(response, "system_fingerprint", None)
+        answer.served_model = getattr(response, "model", None)
+        answer.input_tokens, answer.output_tokens = _usage(getattr(response, "usage", None))
+        return answer
+
+    async def _streamed(self, messages: list[ChatCompletionMessageParam]) -> _Answer:
+        started = time.perf_counter()
+        answer, parts, chunks = _Answer(), list[str](), 0
+        async with await self._create(messages, stream=True) as stream:
+            async for chunk in stream:
+                choices = getattr(chunk, "choices", None)
+                if not isinstance(chunk, ChatCompletionChunk) or not isinstance(choices, list):
+                    raise BadResponse("a stream chunk is not a chat.completion.chunk")
+                chunks += 1
+                answer.fingerprint = answer.fingerprint or getattr(chunk, "system_fingerprint", None)
+                answer.served_model = answer.served_model or getattr(chunk, "model", None)
+                if getattr(chunk, "usage", None) is not None:
+                    answer.input_tokens, answer.output_tokens = _usage(chunk.usage)
+                for choice in choices[:1]:
+                    text = getattr(getattr(choice, "delta", None), "content", None)
+                    if text and isinstance(text, str):
+                        if answer.ttft_ms is None:
+                            answer.ttft_ms = (time.perf_counter() - started) * 1000
+                        parts.append(text)
+                    answer.finish_reason = getattr(choice, "finish_reason", None) or answer.finish_reason
+        if chunks == 0:
+            raise BadResponse("the stream ended without a chunk")
+        answer.output, answer.latency_ms = "".join(parts), (time.perf_counter() - started) * 1000
+        return answer
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._client.close()

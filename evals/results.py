@@ -1,0 +1,67 @@
+"""What replay and scoring produce: completions and scores, as plain values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "bad_request", "bad_response", "other"]
+"""How a failed call failed; the first four are retryable."""
+
+RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One model answer to one case (or the error that took its place)."""
+
+    case_id: str
+    """The case's id in its golden set."""
+    repetition: int = 0
+    """0 for the first answer; 1.. for `repeat: k` sampling."""
+    output: str | None = None
+    """The answer text; None when the call failed."""
+    error: str | None = None
+    """Why the call failed, after all retries; None on success."""
+    error_kind: ErrorKind | None = None
+    """The class of the final error."""
+    attempts: int = 1
+    """How many calls were made for this case, retries included."""
+    latency_ms: float | None = None
+    """Time from sending the successful request to its last byte."""
+    ttft_ms: float | None = None
+    """Time to the first content token (streaming only)."""
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    tokens_estimated: bool = False
+    """True when the server sent no usage and the counts were estimated from the text."""
+    finish_reason: str | None = None
+    fingerprint: str | None = None
+    """The provider's `system_fingerprint`, which changes on silent model updates."""
+    cost_usd: float | None = None
+    served_model: str | None = None
+    """The model name the server says answered."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the model answered."""
+        return self.error is None and self.output is not None
+
+
+@dataclass(frozen=True)
+class Score:
+    """A scorer's judgement of one completion. `value is None` means it could not score."""
+
+    value: float | None
+    """Usually in [0, 1]; None when the scorer could not score (see `error`)."""
+    explanation: str | None = None
+    """Why, in words, when the scorer has something to say."""
+    error: str | None = None
+    """Why there is no value."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Scorer-specific extras (e.g. each assertion's outcome)."""
+
+    @classmethod
+    def unscorable(cls, reason: str) -> Score:
+        """A score that records why the completion could not be scored."""
+        return cls(value=None, error=reason)

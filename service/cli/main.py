@@ -1,0 +1,164 @@
+"""The `turnout` command. Exit status: 0 success, 1 a failure the message explains, 2 bad usage."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.config import load_config
+from evals.errors import TurnoutError
+from evals.scoring.registry import ScorerSpec, registered_scorers
+from jobs import pipeline
+from service.cli import output
+from service.storage import catalog, migrate, results, runs
+from service.storage.db import StoreUnavailable, get_engine, session_scope
+from service.storage.summary import cycle_summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `turnout` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except StoreUnavailable as exc:
+        output.error(f"{exc}. Is the database running? (TURNOUT_DATABASE_URL)")
+    except TurnoutError as exc:
+        output.error(str(exc))
+    except KeyboardInterrupt:
+        output.error("interrupted; what was stored is kept, and running the command again resumes it")
+        return 130
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="turnout", description="Continuous evaluation of LLMs: should we switch?")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int | None], help_text: str
+                ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    db = command("db", lambda _: db_parser.print_help(sys.stderr) or 2, "database schema")
+    db_parser = db
+    db_commands = db.add_subparsers(metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
+    db_commands.add_parser("current", help="print the schema revision").set_defaults(handler=cmd_db_current)
+
+    apply = command("apply", cmd_apply, "create or update golden sets, models and watches from turnout.yaml")
+    apply.add_argument("-f", "--file", type=Path, default=Path("turnout.yaml"), help="default: ./turnout.yaml")
+    apply.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+    apply.add_argument("--prune", action="store_true", help="soft-delete what the file no longer declares")
+
+    run = command("run", cmd_run, "run one cycle of a watch inline (no broker) and print the results")
+    run.add_argument("watch")
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+
+    res = command("results", cmd_results, "print the per-case results of a run")
+    res.add_argument("run_id", type=int)
+    res.add_argument("--json", action="store_true", help="print one JSON object")
+
+    rescore = command("rescore", cmd_rescore, "score a run's stored completions again (no model calls)")
+    rescore.add_argument("run_id", type=int)
+    rescore.add_argument("--scorer", action="append", required=True, metavar="SPEC",
+                         help='NAME or NAME:{json options}; repeatable')
+
+    command("watches", cmd_watches, "list watches")
+    command("scorers", cmd_scorers, "list the registered scorers")
+    return parser
+
+
+def _ready() -> None:
+    migrate.ensure_current(get_engine())
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+    migrate.upgrade()
+    print(f"database at migration {migrate.head_revision()}")
+    return 0
+
+
+def cmd_db_current(_: argparse.Namespace) -> int:
+    print(migrate.current_revision(get_engine()) or "empty (run `turnout db upgrade`)")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    config = load_config(args.file)  # every file is checked before anything is stored
+    _ready()
+    with session_scope() as session:
+        changes = catalog.apply_config(session, config=config, prune=args.prune)
+        if args.dry_run:
+            session.rollback()
+    output.print_changes(changes, dry_run=args.dry_run)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _ready()
+    cycle_id = pipeline.start_cycle(watch=args.watch, trigger="cli")
+    with output.progress_bar(enabled=True) as progress:
+        state = asyncio.run(pipeline.run_cycle(cycle_id, progress=progress))
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id)
+    if args.json:
+        _print_json(summary)
+    else:
+        output.print_cycle(summary)
+    return 0 if state == "finished" else 1
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    _ready()
+    with session_scope() as session:
+        run = runs.get_run(session, run_id=args.run_id)
+        name = runs.model_names(session, [run])[run.model_id]
+        cases = results.run_results(session, run_id=args.run_id)
+    document = {"run_id": run.id, "model": name, "role": run.role, "state": run.state, "cases": cases}
+    if args.json:
+        _print_json(document)
+    else:
+        output.print_results(document)
+    return 0
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    specs = [ScorerSpec.parse(text) for text in args.scorer]
+    _ready()
+    with session_scope() as session:
+        run = runs.get_run(session, run_id=args.run_id)
+    written = asyncio.run(pipeline.score_cycle(run.cycle_id, specs=specs, run_ids=[args.run_id], force=True))
+    print(f"run {args.run_id}: {written} scores written ({', '.join(spec.key for spec in specs)})")
+    return 0
+
+
+def cmd_watches(_: argparse.Namespace) -> int:
+    _ready()
+    with session_scope() as session:
+        output.print_watches(catalog.list_watches(session))
+    return 0
+
+
+def cmd_scorers(_: argparse.Namespace) -> int:
+    for name, registered in sorted(registered_scorers().items()):
+        print(f"{name:16} v{registered.version}  {registered.description}")
+    return 0
+
+
+def _print_json(document: Any) -> None:
+    json.dump(document, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Validated settings from the environment (`TURNOUT_*`), read when asked, never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///turnout.db"
+"""The embedded default: a SQLite file in the working directory."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Rewrite plain `postgresql://` (or `postgres://`) URLs to the installed psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("postgresql+psycopg2://"):
+        # psycopg2 is not a dependency; psycopg 3 speaks the same URLs.
+        return "postgresql+psycopg://" + url[len("postgresql+psycopg2://"):]
+    return url
+
+
+class Settings(BaseSettings):
+    """Turnout's settings. Every field is read from `TURNOUT_<FIELD>` (case-insensitive)."""
+
+    model_config = SettingsConfigDict(env_prefix="TURNOUT_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL; plain `postgresql://user@host:port/db` works."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """Broker and locks for the workers."""
+    db_pool_size: int = 10
+    db_connect_timeout_s: float = 10.0
+    score_concurrency: int = 16
+    """Scorer calls in flight at once while scoring a cycle."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        return normalise_database_url(value.strip())
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings (cached; tests call `get_settings.cache_clear()` after changing env)."""
+    return Settings()

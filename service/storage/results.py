@@ -1,0 +1,141 @@
+"""Completions and scores: idempotent writes, scoring plans, and the read models the CLI prints."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from evals.cases import sha256_hex
+from evals.results import Completion, Score
+from evals.scoring.registry import ScorerSpec
+from service.storage.runs import CaseItem, cycle_cases, cycle_runs, get_cycle, get_run, scorer_specs
+from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow, utcnow
+from service.storage.upsert import insert_ignore, upsert
+
+_COMPLETION_FIELDS = ("repetition", "output", "error", "error_kind", "attempts", "latency_ms", "ttft_ms",
+                      "input_tokens", "output_tokens", "tokens_estimated", "finish_reason", "fingerprint",
+                      "served_model", "cost_usd")
+
+
+def save_completions(session: Session, *, run_id: int, completions: list[tuple[int, Completion]]) -> int:
+    """Store final completions `(case row id, completion)` of a run; ones already stored are kept as they
+    were (the first final outcome wins). Returns how many were new."""
+    now = utcnow()
+    rows = []
+    for case_row_id, completion in completions:
+        values = asdict(completion)
+        row: dict[str, Any] = {name: values[name] for name in _COMPLETION_FIELDS}
+        row.update(run_id=run_id, case_id=case_row_id, created_at=now)
+        rows.append(row)
+    return insert_ignore(session, CompletionRow, rows, keys=("run_id", "case_id", "repetition"))
+
+
+@dataclass(frozen=True)
+class ScoringItem:
+    """One completion to score with the scorers it still lacks."""
+
+    completion_id: int
+    case: CaseItem
+    completion: Completion
+    production: Completion | None
+    missing: list[ScorerSpec]
+
+
+def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | None = None,
+                 run_ids: list[int] | None = None, force: bool = False) -> list[ScoringItem]:
+    """Every completion of the cycle (or of *run_ids*) that lacks a score for one of *specs*
+    (default: the cycle's scorers), with the production completion of the same case beside candidates'.
+    With *force*, every completion is planned for every spec (re-scoring overwrites)."""
+    cycle = get_cycle(session, cycle_id=cycle_id)
+    specs = specs if specs is not None else scorer_specs(cycle)
+    cases = {item.row_id: item for item in cycle_cases(session, cycle_id=cycle_id)}
+    runs = cycle_runs(session, cycle_id=cycle_id)
+    production_run = next((run for run in runs if run.role == "production"), None)
+    production: dict[tuple[int, int], Completion] = {}
+    if production_run is not None:
+        production = {(row.case_id, row.repetition): _completion(row, cases)
+                      for row in _completions(session, [production_run.id or 0])}
+    selected = [run for run in runs if run_ids is None or run.id in run_ids]
+    roles = {run.id: run.role for run in selected}
+    rows = _completions(session, [run.id or 0 for run in selected])
+    hashes = {spec.key: sha256_hex(spec.key) for spec in specs}
+    scored: set[tuple[int, str]] = set() if force else set(session.exec(
+        select(ScoreRow.completion_id, ScoreRow.scorer_hash)
+        .join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
+        .where(col(CompletionRow.run_id).in_(roles))).all())
+    plan = []
+    for row in rows:
+        assert row.id is not None
+        missing = [spec for spec in specs if (row.id, hashes[spec.key]) not in scored]
+        if missing:
+            other = production.get((row.case_id, row.repetition)) if roles[row.run_id] == "candidate" else None
+            plan.append(ScoringItem(row.id, cases[row.case_id], _completion(row, cases), other, missing))
+    return plan
+
+
+def _completions(session: Session, run_ids: list[int]) -> list[CompletionRow]:
+    return list(session.exec(select(CompletionRow).where(col(CompletionRow.run_id).in_(run_ids))
+                             .order_by(CompletionRow.id)).all())
+
+
+def _completion(row: CompletionRow, cases: dict[int, CaseItem]) -> Completion:
+    values = {name: getattr(row, name) for name in _COMPLETION_FIELDS}
+    return Completion(case_id=cases[row.case_id].case.id, **values)
+
+
+def save_scores(session: Session, *, scores: list[tuple[int, ScorerSpec, Score]]) -> int:
+    """Store scores `(completion id, spec, score)`; re-scoring with the same spec overwrites."""
+    now = utcnow()
+    rows = [{"completion_id": completion_id, "scorer_hash": sha256_hex(spec.key), "scorer_key": spec.key,
+             "scorer_name": spec.name, "scorer_version": spec.version, "options": spec.options,
+             "value": score.value, "explanation": score.explanation, "error": score.error,
+             "details": score.details, "created_at": now}
+            for completion_id, spec, score in scores]
+    return upsert(session, ScoreRow, rows, keys=("completion_id", "scorer_hash"),
+                  update=("scorer_version", "value", "explanation", "error", "details", "created_at"))
+
+
+def run_results(session: Session, *, run_id: int) -> list[dict[str, Any]]:
+    """Per case of a run: the completion and its scores by scorer key, in golden-set order."""
+    run = get_run(session, run_id=run_id)
+    rows = session.exec(select(CompletionRow, CaseRow).join(CaseRow, col(CaseRow.id) == CompletionRow.case_id)
+                        .where(CompletionRow.run_id == run_id)
+                        .order_by(CaseRow.position, CompletionRow.repetition)).all()
+    scores: dict[int, dict[str, float | None]] = {}
+    for score in session.exec(select(ScoreRow).join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
+                              .where(CompletionRow.run_id == run_id)).all():
+        scores.setdefault(score.completion_id, {})[score.scorer_key] = score.value
+    results = []
+    for completion, case in rows:
+        item: dict[str, Any] = {
+            "case_id": case.case_key, "output": completion.output, "error": completion.error,
+            "attempts": completion.attempts, "latency_ms": completion.latency_ms, "ttft_ms": completion.ttft_ms,
+            "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
+            "cost_usd": completion.cost_usd, "scores": scores.get(completion.id or 0, {}),
+        }
+        if run.repeat > 1:
+            item["repetition"] = completion.repetition
+        if completion.tokens_estimated:
+            item["tokens_estimated"] = True
+        results.append(item)
+    return results
+
+
+def run_score_values(session: Session, *, run: RunRow) -> dict[str, list[float]]:
+    """The score values of a run by scorer key (unscorable ones left out)."""
+    rows = session.exec(select(ScoreRow.scorer_key, ScoreRow.value)
+                        .join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
+                        .where(CompletionRow.run_id == run.id)).all()
+    values: dict[str, list[float]] = {}
+    for key, value in rows:
+        if value is not None:
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def run_latencies(session: Session, *, run: RunRow) -> list[float]:
+    """Latencies of a run's answered completions, in ms."""
+    return [value for value in session.exec(select(CompletionRow.latency_ms).where(
+        CompletionRow.run_id == run.id, col(CompletionRow.latency_ms).is_not(None))).all() if value is not None]

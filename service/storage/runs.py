@@ -1,0 +1,198 @@
+"""Cycles and runs: creating them, planning what is left to do, and recording state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from evals.cases import Case
+from evals.errors import TurnoutError
+from evals.models import ModelSpec
+from evals.scoring.registry import ScorerSpec
+from service.storage.tables import (FINAL_STATES, CaseRow, CompletionRow, CycleRow, GoldenSetRow,
+                                    GoldenSetVersionRow, ModelRow, RunRow, WatchRow, utcnow)
+
+
+class NotFound(TurnoutError):
+    """A watch, cycle or run that does not exist (or was deleted)."""
+
+
+class InvalidState(TurnoutError):
+    """The object exists but is in no state to do what was asked."""
+
+
+@dataclass(frozen=True)
+class CaseItem:
+    """A case of the cycle's golden-set version, with its row id."""
+
+    row_id: int
+    case: Case
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What is left to replay for one run."""
+
+    run_id: int
+    model: ModelSpec
+    template: str
+    todo: list[tuple[CaseItem, int]]
+    """Cases with the repetition still missing a final completion."""
+    n_total: int
+
+
+def create_cycle(session: Session, *, watch_name: str, trigger: str,
+                 scheduled_for: datetime | None = None) -> CycleRow:
+    """Create a cycle of *watch_name* with one queued run per model, pinning the golden-set version.
+
+    For scheduled cycles the `(watch, scheduled_for)` key makes a second call return the first cycle.
+    """
+    watch = session.exec(select(WatchRow).where(WatchRow.name == watch_name,
+                                                col(WatchRow.deleted_at).is_(None))).first()
+    if watch is None:
+        raise NotFound(f"no watch named '{watch_name}'; `turnout apply -f turnout.yaml` declares watches")
+    assert watch.id is not None
+    if scheduled_for is not None:
+        existing = session.exec(select(CycleRow).where(CycleRow.watch_id == watch.id,
+                                                       CycleRow.scheduled_for == scheduled_for)).first()
+        if existing is not None:
+            return existing
+    golden_set = session.get(GoldenSetRow, watch.golden_set_id)
+    assert golden_set is not None and golden_set.current_version_id is not None
+    version = session.get(GoldenSetVersionRow, golden_set.current_version_id)
+    assert version is not None and version.id is not None
+    if version.used_at is None:
+        version.used_at = utcnow()
+        session.add(version)
+    spec = watch.spec
+    cycle = CycleRow(watch_id=watch.id, golden_set_version_id=version.id, trigger=trigger,
+                     scheduled_for=scheduled_for,
+                     recipe={"watch": spec, "golden_set": golden_set.name, "content_hash": version.content_hash})
+    session.add(cycle)
+    session.flush()
+    assert cycle.id is not None
+    repeat = int(spec.get("repeat", 1))
+    for role, names in (("production", [spec["production"]]), ("candidate", spec.get("candidates", []))):
+        for name in names:
+            model = session.exec(select(ModelRow).where(ModelRow.name == name,
+                                                        col(ModelRow.deleted_at).is_(None))).first()
+            if model is None:
+                raise NotFound(f"watch '{watch_name}' names model '{name}', which is not declared (or was pruned)")
+            assert model.id is not None
+            session.add(RunRow(cycle_id=cycle.id, model_id=model.id, role=role, model_spec=model.spec,
+                               repeat=repeat, n_total=version.n_cases * repeat))
+    session.flush()
+    return cycle
+
+
+def cycle_runs(session: Session, *, cycle_id: int) -> list[RunRow]:
+    """The runs of a cycle, production first."""
+    runs = session.exec(select(RunRow).where(RunRow.cycle_id == cycle_id).order_by(RunRow.id)).all()
+    return sorted(runs, key=lambda run: run.role != "production")
+
+
+def cycle_cases(session: Session, *, cycle_id: int) -> list[CaseItem]:
+    """The cases of the golden-set version the cycle pinned, in order."""
+    cycle = get_cycle(session, cycle_id=cycle_id)
+    rows = session.exec(select(CaseRow).where(CaseRow.version_id == cycle.golden_set_version_id)
+                        .order_by(CaseRow.position)).all()
+    return [CaseItem(row_id=row.id, case=Case.from_data(row.data), content_hash=row.content_hash)
+            for row in rows if row.id is not None]
+
+
+def get_cycle(session: Session, *, cycle_id: int) -> CycleRow:
+    cycle = session.get(CycleRow, cycle_id)
+    if cycle is None:
+        raise NotFound(f"no cycle with id {cycle_id}")
+    return cycle
+
+
+def get_run(session: Session, *, run_id: int) -> RunRow:
+    run = session.get(RunRow, run_id)
+    if run is None:
+        raise NotFound(f"no run with id {run_id}; `turnout run WATCH --json` prints run ids")
+    return run
+
+
+def plan_replay(session: Session, *, run_id: int) -> ReplayPlan | None:
+    """What run *run_id* still has to replay, or None when the run is over (finished, failed, cancelled)."""
+    run = get_run(session, run_id=run_id)
+    if run.state in FINAL_STATES:
+        return None
+    cycle = get_cycle(session, cycle_id=run.cycle_id)
+    done = set(session.exec(select(CompletionRow.case_id, CompletionRow.repetition)
+                            .where(CompletionRow.run_id == run_id)).all())
+    cases = cycle_cases(session, cycle_id=cycle.id or 0)
+    todo = [(item, repetition) for repetition in range(run.repeat) for item in cases
+            if (item.row_id, repetition) not in done]
+    watch = cycle.recipe["watch"]
+    return ReplayPlan(run_id=run_id, model=ModelSpec.model_validate(run.model_spec), template=watch["template"],
+                      todo=todo, n_total=run.n_total)
+
+
+def scorer_specs(cycle: CycleRow) -> list[ScorerSpec]:
+    """The scorers the cycle's recipe names, primary marked."""
+    return [ScorerSpec(name=item["name"], options=item.get("options") or {}, primary=bool(item.get("primary")))
+            for item in cycle.recipe["watch"]["scorers"]]
+
+
+def set_run_state(session: Session, *, run_id: int, state: str, reason: str | None = None) -> None:
+    """Move a run to *state*; a final state is never left (a late retry cannot reopen a run)."""
+    run = get_run(session, run_id=run_id)
+    if run.state in FINAL_STATES:
+        return
+    now = utcnow()
+    run.state, run.reason, run.heartbeat_at = state, reason, now
+    if state == "running" and run.started_at is None:
+        run.started_at = now
+    if state in FINAL_STATES:
+        run.finished_at = now
+    session.add(run)
+
+
+def set_cycle_state(session: Session, *, cycle_id: int, state: str, reason: str | None = None) -> None:
+    """Move a cycle to *state* (never out of a final one); the cost is summed from its runs."""
+    cycle = get_cycle(session, cycle_id=cycle_id)
+    if cycle.state in FINAL_STATES:
+        return
+    now = utcnow()
+    cycle.state, cycle.reason = state, reason
+    if state == "running" and cycle.started_at is None:
+        cycle.started_at = now
+    if state in FINAL_STATES:
+        cycle.finished_at = now
+        cycle.cost_usd = float(session.exec(select(func.coalesce(func.sum(RunRow.cost_usd), 0.0))
+                                            .where(RunRow.cycle_id == cycle_id)).one())
+    session.add(cycle)
+
+
+def refresh_run_counts(session: Session, *, run_id: int) -> RunRow:
+    """Recompute a run's counters from its completions (idempotent, whatever was retried)."""
+    run = get_run(session, run_id=run_id)
+    n_done, n_errors, tokens_in, tokens_out, cost = session.exec(
+        select(func.count(), func.count(CompletionRow.error), func.coalesce(func.sum(CompletionRow.input_tokens), 0),
+               func.coalesce(func.sum(CompletionRow.output_tokens), 0),
+               func.coalesce(func.sum(CompletionRow.cost_usd), 0.0))
+        .where(CompletionRow.run_id == run_id)).one()
+    run.n_done, run.n_errors = int(n_done), int(n_errors)
+    run.input_tokens, run.output_tokens, run.cost_usd = int(tokens_in), int(tokens_out), float(cost)
+    run.heartbeat_at = utcnow()
+    session.add(run)
+    return run
+
+
+def model_names(session: Session, runs: list[RunRow]) -> dict[int, str]:
+    """Model names by model id for *runs* (deleted models keep their names)."""
+    ids = {run.model_id for run in runs}
+    rows = session.exec(select(ModelRow).where(col(ModelRow.id).in_(ids))).all()
+    return {row.id: row.name for row in rows if row.id is not None}
+
+
+def recipe_of(cycle: CycleRow) -> dict[str, Any]:
+    """The watch as the cycle saw it."""
+    return dict(cycle.recipe["watch"])

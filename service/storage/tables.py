@@ -1,0 +1,223 @@
+"""The schema. Tables are created only by Alembic migrations (`turnout db upgrade`).
+
+Unique keys make every write an idempotent upsert (DESIGN.md section 3):
+runs `(cycle, model)`, completions `(run, case, repetition)`, scores `(completion, scorer spec)`,
+scheduled cycles `(watch, scheduled_for)`. Times are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+State = Literal["queued", "running", "finished", "failed", "cancelled"]
+STATES: tuple[State, ...] = ("queued", "running", "finished", "failed", "cancelled")
+FINAL_STATES: frozenset[str] = frozenset({"finished", "failed", "cancelled"})
+Trigger = Literal["schedule", "manual", "cli"]
+Role = Literal["production", "candidate"]
+
+
+# Named constraints keep migrations identical on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, as every table stores it."""
+    return datetime.now(UTC)
+
+
+def _json(nullable: bool = False) -> Any:
+    return Field(default=None if nullable else {}, sa_column=sa.Column(sa.JSON, nullable=nullable))
+
+
+def _text(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=sa.Column(sa.Text, nullable=nullable))
+
+
+class GoldenSetRow(SQLModel, table=True):
+    """A named golden set; its content lives in versions."""
+
+    __tablename__ = "golden_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    privacy: str = Field(max_length=16)
+    source: str | None = Field(default=None, max_length=1000)
+    """Where the cases came from (a file path, or `inline`)."""
+    current_version_id: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = Field(default=None)
+
+
+class GoldenSetVersionRow(SQLModel, table=True):
+    """One content of a golden set, named by its hash. Never edited: new content, new version."""
+
+    __tablename__ = "golden_set_version"
+    __table_args__ = (sa.UniqueConstraint("golden_set_id", "content_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    golden_set_id: int = Field(foreign_key="golden_set.id", index=True)
+    content_hash: str = Field(max_length=64)
+    privacy: str = Field(max_length=16)
+    n_cases: int
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = Field(default=None)
+    """When a cycle first used this version; from then on it is evidence and must not change."""
+
+
+class CaseRow(SQLModel, table=True):
+    """A case of one golden-set version, with its own content hash for pairing across versions."""
+
+    __tablename__ = "golden_case"
+    __table_args__ = (sa.UniqueConstraint("version_id", "case_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="golden_set_version.id", index=True)
+    position: int
+    case_key: str = Field(max_length=200)
+    """The case's `id` in its golden set."""
+    content_hash: str = Field(max_length=64, index=True)
+    data: dict[str, Any] = _json()
+    tags: list[str] = Field(default=[], sa_column=sa.Column(sa.JSON, nullable=False))
+
+
+class ModelRow(SQLModel, table=True):
+    """A model endpoint as declared; `spec` is the full declaration (no secrets: keys stay in env)."""
+
+    __tablename__ = "model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    kind: str = Field(max_length=16)
+    hosting: str = Field(max_length=16)
+    residency: str | None = Field(default=None, max_length=64)
+    spec: dict[str, Any] = _json()
+    spec_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = Field(default=None)
+
+
+class WatchRow(SQLModel, table=True):
+    """A watch (suite): golden set + production + candidates + scorers + schedule + policy."""
+
+    __tablename__ = "watch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, sa_column_kwargs={"unique": True})
+    golden_set_id: int = Field(foreign_key="golden_set.id", index=True)
+    production_model_id: int = Field(foreign_key="model.id", index=True)
+    schedule: str | None = Field(default=None, max_length=100)
+    timezone: str = Field(default="UTC", max_length=64)
+    paused: bool = False
+    team: str | None = Field(default=None, max_length=200)
+    spec: dict[str, Any] = _json()
+    spec_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    deleted_at: datetime | None = Field(default=None)
+
+
+class CycleRow(SQLModel, table=True):
+    """One firing of a watch. `recipe` is the watch as it was (scorers, template, policy)."""
+
+    __tablename__ = "cycle"
+    __table_args__ = (sa.UniqueConstraint("watch_id", "scheduled_for"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    watch_id: int = Field(foreign_key="watch.id", index=True)
+    golden_set_version_id: int = Field(foreign_key="golden_set_version.id", index=True)
+    trigger: str = Field(max_length=16)
+    state: str = Field(default="queued", max_length=16, index=True)
+    reason: str | None = _text()
+    scheduled_for: datetime | None = Field(default=None)
+    """The schedule slot (unique per watch); None for manual and CLI cycles."""
+    recipe: dict[str, Any] = _json()
+    cost_usd: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = Field(default=None)
+    finished_at: datetime | None = Field(default=None)
+
+
+class RunRow(SQLModel, table=True):
+    """One model replaying one golden-set version in one cycle."""
+
+    __tablename__ = "run"
+    __table_args__ = (sa.UniqueConstraint("cycle_id", "model_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    role: str = Field(max_length=16)
+    state: str = Field(default="queued", max_length=16, index=True)
+    reason: str | None = _text()
+    model_spec: dict[str, Any] = _json()
+    """The model's declaration when the run was made: its params are part of the recipe."""
+    repeat: int = 1
+    n_total: int = 0
+    """Completions expected: cases x repetitions."""
+    n_done: int = 0
+    n_errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = Field(default=None)
+    finished_at: datetime | None = Field(default=None)
+    heartbeat_at: datetime | None = Field(default=None)
+
+
+class CompletionRow(SQLModel, table=True):
+    """A model's final answer (or final error) for one case and repetition of a run."""
+
+    __tablename__ = "completion"
+    __table_args__ = (sa.UniqueConstraint("run_id", "case_id", "repetition"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    case_id: int = Field(foreign_key="golden_case.id", index=True)
+    repetition: int = 0
+    output: str | None = _text()
+    error: str | None = _text()
+    error_kind: str | None = Field(default=None, max_length=32)
+    attempts: int = 1
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    tokens_estimated: bool = False
+    finish_reason: str | None = Field(default=None, max_length=64)
+    fingerprint: str | None = Field(default=None, max_length=200)
+    served_model: str | None = Field(default=None, max_length=200)
+    cost_usd: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ScoreRow(SQLModel, table=True):
+    """One scorer's judgement of one completion; the spec is stored so the score can be explained."""
+
+    __tablename__ = "score"
+    __table_args__ = (sa.UniqueConstraint("completion_id", "scorer_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    completion_id: int = Field(foreign_key="completion.id", index=True)
+    scorer_hash: str = Field(max_length=64)
+    """SHA-256 of `scorer_key`: keeps the unique index small whatever the options."""
+    scorer_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    scorer_name: str = Field(max_length=100)
+    scorer_version: str = Field(max_length=32)
+    options: dict[str, Any] = _json()
+    value: float | None = None
+    explanation: str | None = _text()
+    error: str | None = _text()
+    details: dict[str, Any] = _json()
+    created_at: datetime = Field(default_factory=utcnow)

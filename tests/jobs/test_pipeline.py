@@ -1,0 +1,125 @@
+"""A whole cycle through the pipeline functions: real SDK, real HTTP peers, real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from evals.cases import Case
+from evals.results import Completion, Score
+from evals.scoring.registry import ScorerSpec, scorer
+from jobs import pipeline
+from service.storage import results, runs
+from service.storage.db import session_scope
+from service.storage.summary import cycle_summary
+from service.storage.tables import CompletionRow, ScoreRow
+from tests.peers.openai_peer import OpenAIPeer
+
+SEEN_PAIRS: list[tuple[str, str | None, str | None]] = []
+
+
+@scorer("test_sees_production")
+def sees_production() -> object:
+    """Records which production answer a candidate's completion was scored beside."""
+
+    async def score(case: Case, completion: Completion, production: Completion | None = None) -> Score:
+        SEEN_PAIRS.append((case.id, completion.output, production.output if production else None))
+        return Score(value=1.0)
+
+    return score
+
+
+def run_whole_cycle() -> int:
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    return cycle_id
+
+
+def test_a_cycle_stores_completions_scores_and_costs(applied: Path, peers: tuple[OpenAIPeer, OpenAIPeer]) -> None:
+    # when the watch runs one cycle
+    cycle_id = run_whole_cycle()
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id)
+        prod_run = summary["runs"][0]
+        prod_cases = {c["case_id"]: c for c in results.run_results(session, run_id=prod_run["run_id"])}
+        cand_cases = {c["case_id"]: c for c in results.run_results(session, run_id=summary["runs"][1]["run_id"])}
+    # then both runs are stored with every case once, the refused case as data
+    assert [(r["model"], r["role"], r["n_cases"], r["n_errors"]) for r in summary["runs"]] == [
+        ("prod", "production", 4, 1), ("cand", "candidate", 4, 1)]
+    assert prod_cases["broken"]["output"] is None and "400" in prod_cases["broken"]["error"]
+    assert prod_cases["broken"]["attempts"] == 1  # a 400 is not retried
+    assert prod_cases["paris"]["output"] == "Paris"
+    assert prod_cases["paris"]["input_tokens"] > 0 and prod_cases["paris"]["output_tokens"] > 0
+    assert prod_cases["paris"]["ttft_ms"] <= prod_cases["paris"]["latency_ms"]
+    # the primary scorer (contains) counts the failed case as a failure: 3 of 4
+    assert summary["primary_scorer"] == "contains"
+    assert prod_run["score_mean"] == pytest.approx(0.75)
+    assert summary["runs"][1]["score_mean"] == pytest.approx(0.5)       # Milan for Rome
+    assert cand_cases["rome"]["scores"] == {"exact_match": 0.0, "contains": 0.0}
+    # cost follows the model's pricing, per completion, per run and per cycle
+    paris = prod_cases["paris"]
+    assert paris["cost_usd"] == pytest.approx((paris["input_tokens"] * 1000 + paris["output_tokens"] * 2000) / 1e6)
+    assert prod_run["cost_usd"] == pytest.approx(sum(c["cost_usd"] or 0 for c in prod_cases.values()))
+    assert summary["cost_usd"] == pytest.approx(prod_run["cost_usd"])   # the candidate has no prices
+    assert summary["state"] == "finished"
+    # the model's request carried the watch's params, and nothing was sent twice
+    prod_peer, _ = peers
+    assert {r["temperature"] for r in prod_peer.requests} == {0}
+    assert len(prod_peer.requests) == 4
+
+
+def test_replaying_again_sends_nothing_for_stored_cases(applied: Path, peers: tuple[OpenAIPeer, OpenAIPeer]) -> None:
+    prod_peer, _ = peers
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="manual")
+    with session_scope() as session:
+        run_id = runs.cycle_runs(session, cycle_id=cycle_id)[0].id
+        first_two = runs.plan_replay(session, run_id=run_id).todo[:2]
+        # given two cases already answered (as after a worker died mid-run)
+        results.save_completions(session, run_id=run_id, completions=[
+            (item.row_id, Completion(case_id=item.case.id, output="stored before")) for item, _ in first_two])
+    # when the run is replayed, twice
+    asyncio.run(pipeline.replay_run(run_id))
+    asyncio.run(pipeline.replay_run(run_id))
+    # then the peer saw only the two missing cases, and each case is stored once
+    asked = sorted(r["messages"][-1]["content"].split("\n")[0] for r in prod_peer.requests)
+    assert asked == ["Capitale de l'Allemagne ?", "This request is refused."]
+    with session_scope() as session:
+        rows = session.exec(select(CompletionRow).where(CompletionRow.run_id == run_id)).all()
+        assert len(rows) == 4
+        assert sum(row.output == "stored before" for row in rows) == 2
+        assert runs.get_run(session, run_id=run_id).state == "finished"
+
+
+def test_scoring_twice_writes_nothing_new_and_candidates_see_production(applied: Path) -> None:
+    SEEN_PAIRS.clear()
+    cycle_id = run_whole_cycle()
+    spec = ScorerSpec(name="test_sees_production")
+    assert asyncio.run(pipeline.score_cycle(cycle_id, specs=[spec])) == 8
+    assert asyncio.run(pipeline.score_cycle(cycle_id, specs=[spec])) == 0   # idempotent
+    beside_production = {case_id: (mine, theirs) for case_id, mine, theirs in SEEN_PAIRS if theirs is not None}
+    assert beside_production == {"paris": ("Paris", "Paris"), "rome": ("Milan", "Rome"), "fr": ("Berlin", "Berlin")}
+    assert ("rome", "Rome", None) in SEEN_PAIRS          # production is scored without a partner
+    with session_scope() as session:
+        stored = session.exec(select(ScoreRow).where(ScoreRow.scorer_name == "test_sees_production")).all()
+        assert len(stored) == 8 and {row.scorer_version for row in stored} == {"1"}
+
+
+def test_a_model_whose_key_is_missing_fails_its_run_with_the_reason(
+        applied: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    applied.write_text(applied.read_text().replace("hosting: self_hosted", "hosting: self_hosted\n    api_key_env: TURNOUT_TEST_NO_SUCH_KEY"))
+    monkeypatch.delenv("TURNOUT_TEST_NO_SUCH_KEY", raising=False)
+    from evals.config import load_config
+    from service.storage import catalog
+    with session_scope() as session:
+        catalog.apply_config(session, config=load_config(applied))
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"   # production still ran
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id)
+    candidate = summary["runs"][1]
+    assert candidate["state"] == "failed"
+    assert "TURNOUT_TEST_NO_SUCH_KEY" in candidate["reason"] and "not set" in candidate["reason"]
+    assert summary["runs"][0]["state"] == "finished"
