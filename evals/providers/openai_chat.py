@@ -43,6 +43,14 @@ class BadResponse(Exception):
     """A 200 whose body is not a usable chat completion."""
 
 
+class TruncatedStream(Exception):
+    """A stream that ended without a finish_reason: the server cut the answer short.
+
+    llama-cpp-python's server does this to a stream when another request arrives
+    (`interrupt_requests`, on by default); it still sends `[DONE]`.
+    """
+
+
 @dataclass
 class _Answer:
     """What one successful attempt produced (filled in as a stream arrives)."""
@@ -76,6 +84,8 @@ def classify(exc: BaseException) -> ErrorKind:
     Returns:
         The error kind stored with the Completion.
     """
+    if isinstance(exc, TruncatedStream):
+        return "server"
     if isinstance(exc, (openai.APITimeoutError, TimeoutError, httpx2.TimeoutException)):
         return "timeout"
     if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
@@ -290,13 +300,12 @@ class OpenAIChatProvider:
 
     async def _streamed(self, messages: list[ChatCompletionMessageParam]) -> _Answer:
         started = time.perf_counter()
-        answer, parts, chunks = _Answer(), list[str](), 0
+        answer, parts = _Answer(), list[str]()
         async with await self._create(messages, stream=True) as stream:
             async for chunk in stream:
                 choices = getattr(chunk, "choices", None)
                 if not isinstance(chunk, ChatCompletionChunk) or not isinstance(choices, list):
                     raise BadResponse("a stream chunk is not a chat.completion.chunk")
-                chunks += 1
                 answer.fingerprint = answer.fingerprint or getattr(chunk, "system_fingerprint", None)
                 answer.served_model = answer.served_model or getattr(chunk, "model", None)
                 if getattr(chunk, "usage", None) is not None:
@@ -308,8 +317,8 @@ class OpenAIChatProvider:
                             answer.ttft_ms = (time.perf_counter() - started) * 1000
                         parts.append(text)
                     answer.finish_reason = getattr(choice, "finish_reason", None) or answer.finish_reason
-        if chunks == 0:
-            raise BadResponse("the stream ended without a chunk")
+        if answer.finish_reason is None:
+            raise TruncatedStream("the stream ended without a finish_reason (answer cut short)")
         answer.output, answer.latency_ms = "".join(parts), (time.perf_counter() - started) * 1000
         return answer
 

@@ -88,7 +88,7 @@ def print_results(document: dict[str, Any]) -> None:
     for case in document["cases"]:
         text = case["output"] if case["error"] is None else f"[red]{case['error']}[/]"
         scores = ", ".join(f"{k}={_num(v, 2)}" for k, v in case["scores"].items())
-        table.add_row(case["case_id"], (text or "")[:80], scores, _num(case["latency_ms"], 0),
+        table.add_row(case["case_id"], " ⏎ ".join((text or "").split("\n"))[:80], scores, _num(case["latency_ms"], 0),
                       f"{case['input_tokens']}/{case['output_tokens']}")
     _stdout.print(table)
 

@@ -157,6 +157,20 @@ async def test_client_errors_and_bad_bodies_are_not_retried(
         assert got.error is not None and got.error.startswith("HTTP 400")
 
 
+async def test_a_stream_cut_short_is_retried(make: Any, peer: OpenAIPeer, sleeps: Sleeps) -> None:
+    peer.fail_next(1, "truncate")  # [DONE] without a finish_reason, as llama.cpp's server does
+
+    got = await make(stream=True).complete(ask("ANSWER: the whole answer"))
+
+    assert got.ok and got.output == "the whole answer" and got.attempts == 2
+
+
+async def test_a_stream_always_cut_short_is_an_error_not_an_answer(make: Any) -> None:
+    got = await make(stream=True, max_retries=1).complete(ask("ANSWER: a b c\nFAULT: truncate"))
+
+    assert (got.output, got.error_kind, got.attempts) == (None, "server", 2)
+
+
 @pytest.mark.parametrize(("fault", "stream"), [("hang", True), ("hang", False), ("stall", True)])
 async def test_a_hang_is_cut_at_the_timeout(make: Any, fault: str, stream: bool) -> None:
     started = time.monotonic()

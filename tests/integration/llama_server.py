@@ -84,7 +84,9 @@ def run_llama_server(gguf: Path, *, n_ctx: int = 2048, timeout_s: float = START_
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", MODEL_ALIAS,
-                 "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)],
+                 "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
+                 # By default a new request cuts a running stream short; queue requests instead.
+                 "--interrupt_requests", "False"],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

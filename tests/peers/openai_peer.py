@@ -8,7 +8,9 @@ OpenAI's response and error shapes, and can be scripted to fail:
 - a user message containing a line `FAULT: <kind>` fails every time it is sent.
 
 Kinds: "429" (with Retry-After), "500", "503", "400", "hang" (answers nothing for `hang_s`),
-"stall" (streams one chunk, then hangs), "malformed" (200 with a body or a chunk that is not JSON).
+"stall" (streams one chunk, then hangs), "malformed" (200 with a body or a chunk that is not JSON),
+"truncate" (a stream ends with `[DONE]` but no finish_reason, as llama-cpp-python's server does to
+a stream when another request arrives; whole answers are not affected).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-FaultKind = Literal["429", "500", "503", "400", "hang", "stall", "malformed"]
+FaultKind = Literal["429", "500", "503", "400", "hang", "stall", "malformed", "truncate"]
 Messages = list[dict[str, Any]]
 
 _FAULT_LINE = re.compile(r"^FAULT:\s*(\S+)\s*$", re.MULTILINE)
@@ -330,6 +332,9 @@ class OpenAIPeer:
                 yield chunk(choice({"content": token}))
                 if fault == "stall" and i == 0:
                     await self._hang(request)
+                    return
+                if fault == "truncate" and i == 0:
+                    yield "data: [DONE]\n\n"
                     return
             yield chunk(choice({}, finish))
             if with_usage:
