@@ -1,6 +1,7 @@
-"""Checking five-field cron expressions and timezones when a watch is declared.
+"""Cron expressions and timezones of watches: checked at `turnout apply`, expanded for the scheduler.
 
-The scheduler fires them later; here we only make sure a typo is caught at `turnout apply`.
+Five fields (minute hour day month weekday) as in crontab, weekday 0 or 7 = Sunday; an optional
+sixth, leading field gives the second (used by tests and by watches that fire more than once a minute).
 """
 
 from __future__ import annotations
@@ -19,13 +20,50 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 _PART = re.compile(r"^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(\d+))?$")
 
 
-def check_cron(expression: str) -> None:
-    """Raise ValueError naming the bad field unless *expression* is a valid five-field cron line."""
+_SECOND: tuple[str, int, int, dict[str, int]] = ("second", 0, 59, {})
+WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def cron_fields(expression: str) -> dict[str, str]:
+    """The fields of a checked expression by name: second, minute, hour, day, month, day_of_week.
+
+    The weekday is spelled out as names (`mon,wed`), so no scheduler can read 0 as Monday.
+    """
+    check_cron(expression)
     fields = expression.split()
-    if len(fields) != 5:
+    second = fields.pop(0) if len(fields) == 6 else "0"
+    minute, hour, day, month, weekday = fields
+    return {"second": second, "minute": minute, "hour": hour, "day": day, "month": month,
+            "day_of_week": weekday if weekday == "*" else ",".join(WEEKDAYS[d] for d in sorted(_expand(weekday)))}
+
+
+def _expand(text: str) -> set[int]:
+    """The weekdays (0 = Sunday) of a weekday field."""
+    days: set[int] = set()
+    names = _FIELDS[4][3]
+    for part in text.lower().split(","):
+        match = _PART.match(part)
+        assert match is not None
+        base, step = match.groups()
+        if base == "*":
+            low, high = 0, 6
+        else:
+            bounds = [names.get(b, int(b) if b.isdigit() else 0) for b in base.split("-")]
+            low, high = bounds[0], bounds[-1]
+            if step is not None and len(bounds) == 1:
+                high = 7
+        days.update(day % 7 for day in range(low, high + 1, int(step or 1)))
+    return days
+
+
+def check_cron(expression: str) -> None:
+    """Raise ValueError naming the bad field unless *expression* is a valid cron line."""
+    fields = expression.split()
+    if len(fields) not in (5, 6):
         raise ValueError(f"cron schedule {expression!r} must have 5 fields (minute hour day month weekday), "
-                         f"not {len(fields)}")
-    for text, (label, low, high, names) in zip(fields, _FIELDS, strict=True):
+                         f"or 6 with a leading second, not {len(fields)}")
+    specs = (_SECOND, *_FIELDS) if len(fields) == 6 else _FIELDS
+    for text, (label, low, high, names) in zip(fields, specs, strict=True):
         for part in text.lower().split(","):
             match = _PART.match(part)
             if match is None:

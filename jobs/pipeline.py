@@ -7,19 +7,26 @@ finishes, so running a step twice (a retry, a re-delivered message) does no work
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing
 from datetime import datetime
 
 from evals.providers.base import Provider, Request
 from evals.prompts import build_messages
 from evals.replay import replay
-from evals.results import Score
+from evals.results import Completion, Score
 from evals.scoring.apply import score_completion
 from evals.scoring.registry import ScorerSpec
+from jobs import gpu
+from jobs.analysis import analyze_cycle
 from jobs.providers import ProviderUnavailable, provider_for
 from service.settings import get_settings
-from service.storage import results, runs
+from service.storage import leases, results, runs
 from service.storage.db import session_scope
+from service.storage.tables import FINAL_STATES
 
 REPLAY_BATCH_SIZE = 64
 """Completions written per transaction: large enough that a write costs little per case, small
@@ -40,17 +47,52 @@ def start_cycle(*, watch: str, trigger: str, scheduled_for: datetime | None = No
         return cycle.id
 
 
-async def replay_run(run_id: int, *, progress: Progress | None = None,
+def worker_identity() -> str:
+    """This process, as a lease owner: host, pid and a random part (pids are reused)."""
+    return _IDENTITY
+
+
+_IDENTITY = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def replay_run(run_id: int, *, owner: str | None = None, progress: Progress | None = None,
                      make_provider: Callable[..., Provider] = provider_for) -> None:
-    """Replay the cases run *run_id* has not answered yet and store each batch as it finishes."""
+    """Replay the cases run *run_id* has not answered yet and store each batch as it finishes.
+
+    Only the holder of the run's lease replays it; the lease is renewed by a heartbeat while the
+    replay goes on, so a second delivery of the same task returns at once instead of sending
+    requests for cases that are being answered.
+    """
+    owner = owner or worker_identity()
     with session_scope() as session:
+        if not leases.take_lease(session, run_id=run_id, owner=owner):
+            return
         plan = runs.plan_replay(session, run_id=run_id)
         if plan is None:
+            leases.release_lease(session, run_id=run_id, owner=owner)
             return
         runs.set_run_state(session, run_id=run_id, state="running")
-    label = plan.model.name
+    heartbeat = asyncio.create_task(_keep_lease(run_id, owner))
     try:
-        provider = make_provider(plan.model)
+        await _replay_plan(plan, progress=progress, make_provider=make_provider)
+    finally:
+        heartbeat.cancel()
+        with session_scope() as session:
+            leases.release_lease(session, run_id=run_id, owner=owner)
+
+
+async def _keep_lease(run_id: int, owner: str) -> None:
+    while True:
+        await asyncio.sleep(leases.lease_seconds() / 3)
+        with session_scope() as session:
+            leases.take_lease(session, run_id=run_id, owner=owner)
+
+
+async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
+                       make_provider: Callable[..., Provider]) -> None:
+    run_id, label = plan.run_id, plan.model.name
+    try:
+        provider = None if plan.model.kind == "vllm" else make_provider(plan.model)
     except ProviderUnavailable as exc:
         with session_scope() as session:
             runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc))
@@ -61,22 +103,32 @@ async def replay_run(run_id: int, *, progress: Progress | None = None,
     done = plan.n_total - len(plan.todo)
     if progress:
         progress(label, done, plan.n_total)
+    stopped = False
     try:
-        async for batch in replay(requests, provider=provider, max_concurrency=plan.model.max_concurrency,
-                                  batch_size=REPLAY_BATCH_SIZE):
+        async for batch in _answers(plan, requests, provider):
             with session_scope() as session:
                 results.save_completions(session, run_id=run_id, completions=[
                     (rows[(c.case_id, c.repetition)], c) for c in batch])
-                runs.refresh_run_counts(session, run_id=run_id)
+                run = runs.refresh_run_counts(session, run_id=run_id)
             done += len(batch)
             if progress:
                 progress(label, done, plan.n_total)
+            if run.state in FINAL_STATES:
+                stopped = True  # cancelled while replaying: stop sending
+                break
+    except ProviderUnavailable as exc:  # e.g. a GPU worker without vLLM
+        with session_scope() as session:
+            runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc))
+        return
     finally:
-        await provider.aclose()
+        if provider is not None:
+            await provider.aclose()
+    if stopped:
+        return
     with session_scope() as session:
         run = runs.refresh_run_counts(session, run_id=run_id)
         if run.n_done < run.n_total:
-            return  # cancelled or cut short: a later delivery finishes it
+            return  # cut short: a later delivery finishes it
         reason = None
         state = "finished"
         if run.n_total and run.n_errors == run.n_total:
@@ -123,11 +175,55 @@ def finish_cycle(cycle_id: int) -> str:
         return runs.get_cycle(session, cycle_id=cycle_id).state
 
 
+async def _answers(plan: runs.ReplayPlan, requests: Iterator[Request],
+                   provider: Provider | None) -> AsyncIterator[list[Completion]]:
+    """Batches of answers: over HTTP with bounded concurrency, or one vLLM call for in-process models."""
+    if provider is None:
+        # The whole run is one batched generate call on this worker's GPU; it blocks, so in a thread.
+        completions = await asyncio.to_thread(gpu.replay_batch, plan.model, list(requests))
+        for start in range(0, len(completions), REPLAY_BATCH_SIZE):
+            yield completions[start:start + REPLAY_BATCH_SIZE]
+        return
+    async with aclosing(replay(requests, provider=provider, max_concurrency=plan.model.max_concurrency,
+                               batch_size=REPLAY_BATCH_SIZE)) as batches:
+        async for batch in batches:
+            yield batch
+
+
+def replay_finished(cycle_id: int) -> bool:
+    """After a run's replay: True for the one caller that moves the cycle on to scoring, which
+    happens once every run of the cycle is over."""
+    with session_scope() as session:
+        return leases.all_runs_final(session, cycle_id=cycle_id) and leases.advance_step(
+            session, cycle_id=cycle_id, from_step="replay", to_step="score")
+
+
+def scoring_finished(cycle_id: int) -> bool:
+    """After scoring: True for the one caller that moves the cycle on to analysis."""
+    with session_scope() as session:
+        return leases.advance_step(session, cycle_id=cycle_id, from_step="score", to_step="analyze")
+
+
+def analyze_and_close(cycle_id: int) -> str:
+    """The last step: statistics, then the cycle's final state. Returns that state."""
+    with session_scope() as session:
+        if runs.get_cycle(session, cycle_id=cycle_id).state in FINAL_STATES:
+            return runs.get_cycle(session, cycle_id=cycle_id).state
+    analyze_cycle(cycle_id)
+    state = finish_cycle(cycle_id)
+    with session_scope() as session:
+        leases.advance_step(session, cycle_id=cycle_id, from_step="analyze", to_step="done")
+    return state
+
+
 async def run_cycle(cycle_id: int, *, progress: Progress | None = None) -> str:
-    """Run a whole cycle inline: every model's replay concurrently, then scoring, then closing."""
+    """Run a whole cycle inline, through the same steps the workers run: every model's replay
+    concurrently, then scoring, then analysis and closing."""
     with session_scope() as session:
         runs.set_cycle_state(session, cycle_id=cycle_id, state="running")
         run_ids = [run.id for run in runs.cycle_runs(session, cycle_id=cycle_id) if run.id is not None]
     await asyncio.gather(*(replay_run(run_id, progress=progress) for run_id in run_ids))
-    await score_cycle(cycle_id, progress=progress)
-    return finish_cycle(cycle_id)
+    if replay_finished(cycle_id):
+        await score_cycle(cycle_id, progress=progress)
+        scoring_finished(cycle_id)
+    return analyze_and_close(cycle_id)

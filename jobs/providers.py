@@ -17,8 +17,8 @@ class ProviderUnavailable(TurnoutError):
 def provider_for(spec: ModelSpec) -> Provider:
     """A provider for *spec*, with its API key read from the environment variable the spec names."""
     if spec.kind != "openai":
-        raise ProviderUnavailable(f"model '{spec.name}' has kind '{spec.kind}', which this worker cannot "
-                                  "serve yet; declare it as kind: openai (e.g. behind `vllm serve`)")
+        raise ProviderUnavailable(f"model '{spec.name}' has kind '{spec.kind}', which is not served over HTTP; "
+                                  "`kind: vllm` runs on GPU workers, `kind: sim` is not available yet")
     if spec.base_url is None:
         raise ProviderUnavailable(f"model '{spec.name}' has no base_url")
     api_key = None

@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     """SQLAlchemy URL; plain `postgresql://user@host:port/db` works."""
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Broker and locks for the workers."""
+    broker_url: str | None = None
+    """The Celery broker; default: `redis_url`. `turnout up` uses `memory://` (in-process)."""
+    reconcile_after_s: float = 60.0
+    """A run or cycle step silent for this long is handed to the queue again."""
+    lease_s: float = 45.0
+    """A replay lease not renewed for this long is over (a worker died); renewed every third of it."""
+    leader_ttl_s: float = 30.0
+    """A scheduler leader that stops renewing its lock is replaced after this long."""
+    scheduler_sync_s: float = 10.0
+    """How often the scheduler reads the watches table and the reconciler looks for silent work."""
     db_pool_size: int = 10
     db_connect_timeout_s: float = 10.0
     score_concurrency: int = 16
@@ -42,6 +52,11 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise(cls, value: str) -> str:
         return normalise_database_url(value.strip())
+
+    @property
+    def broker(self) -> str:
+        """The Celery broker URL."""
+        return self.broker_url or self.redis_url
 
     @property
     def is_sqlite(self) -> bool:

@@ -23,6 +23,11 @@ from service.storage.db import get_engine
 
 POSTGRES_URL = os.environ.get("TURNOUT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
+# Workers, schedulers and the code under test share one Redis database of their own (set before any
+# test imports the Celery app, which reads it once).
+REDIS_URL = os.environ.setdefault("TURNOUT_REDIS_URL", os.environ.get("TURNOUT_TEST_REDIS_URL",
+                                                                     "redis://127.0.0.1:6379/9"))
+
 
 def _use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("TURNOUT_DATABASE_URL", url)

@@ -1,7 +1,9 @@
 """Any OpenAI-compatible chat endpoint (OpenAI, Azure, Mistral, vLLM, llama.cpp) through the official SDK.
 
 The SDK's own retries are off: this module retries, so every attempt is counted on the Completion,
-and it alone decides what is retryable (`classify`).
+and it alone decides what is retryable (`classify`). Every attempt passes through the model's
+`ModelLimits` (adaptive concurrency, rpm/tpm, pauses a server asked for) and reports back how it
+ended, headers included.
 """
 
 from __future__ import annotations
@@ -9,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, cast
 
 import httpx2
@@ -22,9 +22,14 @@ import openai
 import pydantic
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
+from evals.cost import CostModel, estimate_request_tokens, estimate_tokens
+from evals.limits import AdaptiveConcurrency, ModelLimits, retry_after_s
 from evals.models import ModelSpec
 from evals.providers.base import Request
 from evals.results import RETRYABLE, Completion, ErrorKind
+
+__all__ = ["BadResponse", "OpenAIChatProvider", "TruncatedStream", "classify", "describe", "estimate_tokens",
+           "retry_after_s"]
 
 BACKOFF_BASE_S = 0.5
 """First retry waits up to this long (full jitter), doubling per retry."""
@@ -32,8 +37,6 @@ BACKOFF_CAP_S = 20.0
 """No computed backoff waits longer than this."""
 RETRY_AFTER_CAP_S = 120.0
 """A server's Retry-After is honoured up to this long, so one bad header cannot park a worker for hours."""
-CHARS_PER_TOKEN = 4
-"""Rough English ratio used only when the server sends no usage."""
 
 Sleep = Callable[[float], Awaitable[None]]
 _OWN_KWARGS = frozenset({"model", "messages", "stream", "stream_options", "extra_body"})
@@ -63,6 +66,7 @@ class _Answer:
     served_model: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    headers: Mapping[str, str] | None = None
 
 
 def _usage(usage: object) -> tuple[int | None, int | None]:
@@ -106,39 +110,10 @@ def classify(exc: BaseException) -> ErrorKind:
     return "other"
 
 
-def retry_after_s(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Read `retry-after-ms` or `Retry-After` (seconds or an HTTP date).
-
-    Args:
-        headers: Response headers (case-insensitive mapping).
-        now: The current Unix time; defaults to the clock (tests pin it).
-
-    Returns:
-        Seconds to wait, or None when no usable header was sent.
-    """
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def estimate_tokens(text: str) -> int:
-    """Estimate a token count from text length (at least 1)."""
-    return max(1, math.ceil(len(text) / CHARS_PER_TOKEN))
+def _status_and_headers(exc: BaseException) -> tuple[int | None, Mapping[str, str] | None]:
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code, exc.response.headers
+    return None, None
 
 
 def describe(exc: BaseException, timeout_s: float) -> str:
@@ -167,6 +142,9 @@ class OpenAIChatProvider:
         api_key: The key read from `spec.api_key_env` by the caller; None for keyless servers.
         sleep: Awaited between retries (tests inject a recorder).
         rng: Source of backoff jitter.
+        limits: The model's limits, shared by all its runs in this event loop; by default this
+            provider's own adaptive concurrency, with no rpm/tpm and no shared pauses.
+        cost: The model's prices; by default `CostModel.for_spec(spec)`.
     """
 
     def __init__(
@@ -176,12 +154,15 @@ class OpenAIChatProvider:
         api_key: str | None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        limits: ModelLimits | None = None,
+        cost: CostModel | None = None,
     ) -> None:
         self._spec = spec
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._limits = limits or ModelLimits(concurrency=AdaptiveConcurrency(spec.max_concurrency))
+        self._cost = cost or CostModel.for_spec(spec)
         # One connection per allowed request, so no request waits in the pool on its own timeout.
-        self._slots = asyncio.Semaphore(spec.max_concurrency)
         http_client = openai.DefaultAsyncHttpx2Client(
             limits=httpx2.Limits(
                 max_connections=spec.max_concurrency, max_keepalive_connections=spec.max_concurrency
@@ -205,8 +186,16 @@ class OpenAIChatProvider:
         extra.update(extra.pop("extra_body", None) or {})
         return kwargs, extra
 
+    @property
+    def limits(self) -> ModelLimits:
+        """The limits every attempt passes through."""
+        return self._limits
+
     async def complete(self, request: Request) -> Completion:
         """Call the model, retrying retryable failures; never raises for a per-case failure.
+
+        Each attempt waits for the model's limits (outside the per-request timeout) and reports
+        its outcome to them: a 429 cuts the concurrency and may pause every sender.
 
         Args:
             request: The case's messages.
@@ -214,16 +203,22 @@ class OpenAIChatProvider:
         Returns:
             The answer with tokens, timings and cost, or the final error with the attempt count.
         """
+        estimate = 0
+        if self._limits.limiter is not None:
+            estimate = sum(estimate_request_tokens(request, self._cost.output_tokens_estimate))
         attempts = 0
         while True:
             attempts += 1
+            ticket = await self._limits.enter(estimate)
             try:
-                async with self._slots:
-                    answer = await self._attempt(request)
+                answer = await self._attempt(request)
             except asyncio.CancelledError:
+                self._limits.abandon(ticket)
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure becomes data
                 kind = classify(exc)
+                status, headers = _status_and_headers(exc)
+                paused = await self._limits.failed(ticket, kind=kind, status=status, headers=headers)
                 if kind not in RETRYABLE or attempts > self._spec.max_retries:
                     return Completion(
                         case_id=request.case_id,
@@ -232,9 +227,13 @@ class OpenAIChatProvider:
                         error_kind=kind,
                         attempts=attempts,
                     )
-                await self._sleep(self._delay(exc, retry=attempts))
+                if paused is None:  # else every sender, this one included, waits in `enter`
+                    await self._sleep(self._delay(exc, retry=attempts))
                 continue
-            return self._completion(request, answer, attempts)
+            completion = self._completion(request, answer, attempts)
+            used = (completion.input_tokens or 0) + (completion.output_tokens or 0)
+            await self._limits.succeeded(ticket, tokens=used, headers=answer.headers)
+            return completion
 
     def _delay(self, exc: Exception, *, retry: int) -> float:
         """Full-jitter exponential backoff, or the server's Retry-After on 429/503."""
@@ -264,7 +263,7 @@ class OpenAIChatProvider:
             tokens_estimated=estimated,
             finish_reason=answer.finish_reason,
             fingerprint=answer.fingerprint,
-            cost_usd=self._spec.pricing.cost_usd(input_tokens, output_tokens),
+            cost_usd=self._cost.token_cost(input_tokens, output_tokens),
             served_model=answer.served_model,
         )
 
@@ -276,22 +275,24 @@ class OpenAIChatProvider:
                 return await self._streamed(messages)
             return await self._whole(messages)
 
-    def _create(self, messages: list[ChatCompletionMessageParam], stream: bool) -> Any:
+    async def _create(self, messages: list[ChatCompletionMessageParam], stream: bool) -> tuple[Any, Mapping[str, str]]:
+        """Send the request; returns the parsed body (or stream) and the response headers."""
         extra: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
-        return self._client.chat.completions.create(
+        raw = await self._client.chat.completions.with_raw_response.create(
             model=self._spec.model, messages=messages, extra_body=self._extra_body or None, **extra, **self._kwargs
         )
+        return raw.parse(), raw.headers
 
     async def _whole(self, messages: list[ChatCompletionMessageParam]) -> _Answer:
         started = time.perf_counter()
-        response: object = await self._create(messages, stream=False)
+        response, headers = await self._create(messages, stream=False)
         choices = getattr(response, "choices", None)
         if not isinstance(response, ChatCompletion) or not isinstance(choices, list) or not choices:
             raise BadResponse("no choices in the completion")
         content = getattr(getattr(choices[0], "message", None), "content", None)
         if content is not None and not isinstance(content, str):
             raise BadResponse("message content is not text")
-        answer = _Answer(output=content or "", latency_ms=(time.perf_counter() - started) * 1000)
+        answer = _Answer(output=content or "", latency_ms=(time.perf_counter() - started) * 1000, headers=headers)
         answer.finish_reason = getattr(choices[0], "finish_reason", None)
         answer.fingerprint = getattr(response, "system_fingerprint", None)
         answer.served_model = getattr(response, "model", None)
@@ -300,8 +301,9 @@ class OpenAIChatProvider:
 
     async def _streamed(self, messages: list[ChatCompletionMessageParam]) -> _Answer:
         started = time.perf_counter()
-        answer, parts = _Answer(), list[str]()
-        async with await self._create(messages, stream=True) as stream:
+        opened, headers = await self._create(messages, stream=True)
+        answer, parts = _Answer(headers=headers), list[str]()
+        async with opened as stream:
             async for chunk in stream:
                 choices = getattr(chunk, "choices", None)
                 if not isinstance(chunk, ChatCompletionChunk) or not isinstance(choices, list):

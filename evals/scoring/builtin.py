@@ -16,6 +16,9 @@ from typing import Any
 
 from evals.cases import Case
 from evals.results import Completion, Score
+
+# The other built-in families register themselves when imported.
+from evals.scoring import compose, judge, language, overlap, refusal, semantic  # noqa: F401
 from evals.scoring.apply import no_answer
 from evals.scoring.asserts import score_assertions
 from evals.scoring.jsontext import NotJson, parse_json_answer, schema_validator, violations

@@ -3,10 +3,15 @@
 A scorer spec is `{name, options}`; on the command line it is written `NAME` or
 `NAME:{json options}`. Its `key` is the canonical text that scores are stored under, so the
 same spec always finds the same stored scores and any run can be re-scored later.
+
+Scorers that call models (LLM judges) need a :class:`~evals.scoring.context.ScorerContext`:
+their factory declares a `context` parameter and `build(context)` passes it. Parsing a spec
+validates its options without a context (see evals/scoring/context.py for how).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +20,7 @@ from typing import Any, Protocol
 from evals.cases import Case, canonical_json
 from evals.errors import UnknownScorer
 from evals.results import Completion, Score
+from evals.scoring.context import NoContext, ScorerContext
 
 
 class Scorer(Protocol):
@@ -40,6 +46,11 @@ class RegisteredScorer:
     version: str
     factory: ScorerFactory
     description: str
+
+    @property
+    def takes_context(self) -> bool:
+        """True when the factory declares a `context` parameter (it may call models)."""
+        return "context" in inspect.signature(self.factory).parameters
 
 
 _REGISTRY: dict[str, RegisteredScorer] = {}
@@ -114,7 +125,7 @@ class ScorerSpec:
                 raise UnknownScorer(f"options of scorer '{name}' must be a JSON object")
             options = loaded
         spec = cls(name=name, options=options)
-        spec.build()  # refuse unknown names and bad options now, not halfway through a run
+        spec.validate()  # refuse unknown names and bad options now, not halfway through a run
         return spec
 
     @classmethod
@@ -131,7 +142,7 @@ class ScorerSpec:
         if not isinstance(options, dict):
             raise UnknownScorer(f"options of scorer '{data['name']}' must be a mapping")
         spec = cls(name=data["name"], options=dict(options), primary=bool(data.get("primary", False)))
-        spec.build()
+        spec.validate()
         return spec
 
     def to_data(self) -> dict[str, Any]:
@@ -141,11 +152,45 @@ class ScorerSpec:
             data["primary"] = True
         return data
 
-    def build(self) -> Scorer:
-        """Instantiate the scorer; raises UnknownScorer for unknown names or bad options."""
-        registered = _lookup(self.name)
+    def validate(self) -> None:
+        """Check the name and options without building anything that needs a context.
+
+        Raises:
+            UnknownScorer: for an unknown name or bad options.
+        """
         try:
-            return registered.factory(**self.options)
+            self.make(None)
+        except NoContext:
+            pass  # the factory checked its options before it asked for the context
+
+    def build(self, context: ScorerContext | None = None) -> Scorer:
+        """Instantiate the scorer.
+
+        Args:
+            context: Judge models and cache, for scorers that call models; others ignore it.
+
+        Raises:
+            UnknownScorer: for an unknown name or bad options, or when the scorer needs a
+                context and none was given.
+        """
+        try:
+            return self.make(context)
+        except NoContext:
+            raise UnknownScorer(
+                f"scorer '{self.name}' needs a judge model; build it with a ScorerContext that "
+                "provides the judge models (the jobs layer makes one from the stored models)"
+            ) from None
+
+    def make(self, context: ScorerContext | None) -> Scorer:
+        """Like :meth:`build`, but lets NoContext through (composite scorers build parts with it)."""
+        registered = _lookup(self.name)
+        options = dict(self.options)
+        if registered.takes_context:
+            if "context" in options:
+                raise UnknownScorer(f"bad options for scorer '{self.name}': 'context' is not an option")
+            options["context"] = context
+        try:
+            return registered.factory(**options)
         except TypeError as exc:
             raise UnknownScorer(f"bad options for scorer '{self.name}': {exc}") from None
         except ValueError as exc:

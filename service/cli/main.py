@@ -13,8 +13,7 @@ from typing import Any
 from evals.config import load_config
 from evals.errors import TurnoutError
 from evals.scoring.registry import ScorerSpec, registered_scorers
-from jobs import pipeline
-from service.cli import output
+from service.cli import ops, output
 from service.storage import catalog, migrate, results, runs
 from service.storage.db import StoreUnavailable, get_engine, session_scope
 from service.storage.summary import cycle_summary
@@ -73,9 +72,40 @@ def build_parser() -> argparse.ArgumentParser:
     rescore.add_argument("--scorer", action="append", required=True, metavar="SPEC",
                          help='NAME or NAME:{json options}; repeatable')
 
+    compare = command("compare", cmd_compare, "paired comparison of run B against run A (B - A)")
+    compare.add_argument("run_a", type=int)
+    compare.add_argument("run_b", type=int)
+    compare.add_argument("--scorer", help="scorer key (default: the primary scorer)")
+    compare.add_argument("--margin", type=float, help="non-inferiority margin (default: the watch's policy, else 0.05)")
+    compare.add_argument("--json", action="store_true", help="print one JSON object")
+
+    trigger = command("trigger", ops.cmd_trigger, "enqueue a cycle of a watch now, for the workers")
+    trigger.add_argument("watch")
+    cancel = command("cancel", ops.cmd_cancel, "cancel a queued or running cycle")
+    cancel.add_argument("cycle_id", type=int)
+    status = command("status", ops.cmd_status, "cycles with per-run progress")
+    status.add_argument("--watch")
+    status.add_argument("--limit", type=int, default=20)
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    scheduler = command("scheduler", ops.cmd_scheduler, "run the scheduler (leader-elected through Redis)")
+    scheduler.add_argument("--check", action="store_true", help="exit 0 when the database and Redis answer")
+    up = command("up", ops.cmd_up, "API + scheduler + worker in one process (in-process broker)")
+    up.add_argument("--concurrency", type=int, default=4)
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=0, help="serve the API on this port (needs turnout[api])")
+    api = command("api", ops.cmd_api, "serve the REST API (needs turnout[api])")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+
     command("watches", cmd_watches, "list watches")
     command("scorers", cmd_scorers, "list the registered scorers")
     return parser
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from service.cli.compare import cmd_compare as compare
+
+    return compare(args)
 
 
 def _ready() -> None:
@@ -105,6 +135,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from jobs import pipeline  # imported per command: the SDK and statistics stacks are slow to import
+
     _ready()
     cycle_id = pipeline.start_cycle(watch=args.watch, trigger="cli")
     with output.progress_bar(enabled=True) as progress:
@@ -133,6 +165,8 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
+    from jobs import pipeline
+
     specs = [ScorerSpec.parse(text) for text in args.scorer]
     _ready()
     with session_scope() as session:

@@ -106,3 +106,37 @@ def print_watches(watches: list[WatchRow]) -> None:
         print("no watches; `turnout apply -f turnout.yaml` declares them", file=sys.stderr)
         return
     _stdout.print(table)
+
+
+def print_status(document: dict[str, Any]) -> None:
+    """Cycles with one line per run: state and cases done / total."""
+    if not document["cycles"]:
+        print("no cycles yet; `turnout trigger WATCH` or `turnout run WATCH` starts one", file=sys.stderr)
+        return
+    table = Table()
+    for header in ("cycle", "watch", "state", "step", "trigger", "slot", "run", "model", "run state", "done"):
+        table.add_column(header)
+    for cycle in document["cycles"]:
+        first = True
+        for run in cycle["runs"] or [None]:
+            head = [str(cycle["cycle_id"]), cycle["watch"], cycle["state"], cycle["step"], cycle["trigger"],
+                    cycle["scheduled_for"] or "-"] if first else [""] * 6
+            tail = ["-"] * 4 if run is None else [
+                str(run["run_id"]), run["model"], run["state"], f"{run['done']}/{run['total']}"]
+            table.add_row(*head, *tail)
+            first = False
+    _stdout.print(table)
+
+
+def print_comparison(document: dict[str, Any]) -> None:
+    """The paired comparison, overall then per segment."""
+    table = Table(title=f"run {document['run_b']} − run {document['run_a']} on {document['scorer']} "
+                        f"(margin {document['margin']})")
+    for header in ("segment", "pairs", "B − A", "95% CI", "p", "McNemar p", "non-inferiority p", "min detectable"):
+        table.add_column(header, justify="left" if header == "segment" else "right")
+    rows = [("all", document), *sorted(document.get("segments", {}).items())]
+    for name, item in rows:
+        table.add_row(name, str(item["n_pairs"]), _num(item["difference"]),
+                      f"[{_num(item['ci_low'])}, {_num(item['ci_high'])}]", _num(item["p_value"]),
+                      _num(item.get("mcnemar_p")), _num(item["noninferiority_p"]), _num(item["min_detectable"]))
+    _stdout.print(table)

@@ -196,3 +196,24 @@ def model_names(session: Session, runs: list[RunRow]) -> dict[int, str]:
 def recipe_of(cycle: CycleRow) -> dict[str, Any]:
     """The watch as the cycle saw it."""
     return dict(cycle.recipe["watch"])
+
+
+def cancel_cycle(session: Session, *, cycle_id: int, reason: str = "cancelled by a user") -> CycleRow:
+    """Cancel a cycle and its unfinished runs; replays stop at their next batch. Raises InvalidState
+    for a cycle that is already over."""
+    cycle = get_cycle(session, cycle_id=cycle_id)
+    if cycle.state in FINAL_STATES:
+        raise InvalidState(f"cycle {cycle_id} is already {cycle.state}; only queued or running cycles can be cancelled")
+    for run in cycle_runs(session, cycle_id=cycle_id):
+        set_run_state(session, run_id=run.id or 0, state="cancelled", reason=reason)
+    set_cycle_state(session, cycle_id=cycle_id, state="cancelled", reason=reason)
+    return cycle
+
+
+def recent_cycles(session: Session, *, limit: int = 20, watch_name: str | None = None) -> list[CycleRow]:
+    """Open cycles first, then the most recent others, newest first."""
+    query = select(CycleRow).order_by(col(CycleRow.id).desc()).limit(limit)
+    if watch_name is not None:
+        query = query.join(WatchRow, col(WatchRow.id) == CycleRow.watch_id).where(WatchRow.name == watch_name)
+    cycles = list(session.exec(query).all())
+    return sorted(cycles, key=lambda cycle: cycle.state in FINAL_STATES)

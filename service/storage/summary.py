@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from evals.metrics import mean, percentile
 from service.storage import runs
+from service.storage.metrics import run_metrics
 from service.storage.results import run_latencies, run_score_values
 from service.storage.tables import GoldenSetVersionRow
 
@@ -24,6 +25,8 @@ def cycle_summary(session: Session, *, cycle_id: int) -> dict[str, Any]:
     for run in cycle_runs:
         values = run_score_values(session, run=run)
         latencies = run_latencies(session, run=run)
+        intervals = run_metrics(session, run_id=run.id or 0, scorer_key=primary.key)
+        overall = intervals.pop("", {})
         summaries.append({
             "run_id": run.id,
             "model": names[run.model_id],
@@ -33,12 +36,15 @@ def cycle_summary(session: Session, *, cycle_id: int) -> dict[str, Any]:
             "n_cases": run.n_done,
             "n_errors": run.n_errors,
             "score_mean": mean(values.get(primary.key, [])),
+            "score_ci_low": overall.get("ci_low"),
+            "score_ci_high": overall.get("ci_high"),
             "scores": {spec.key: mean(values.get(spec.key, [])) for spec in specs},
             "latency_p50_ms": percentile(latencies, 50),
             "latency_p95_ms": percentile(latencies, 95),
             "input_tokens": run.input_tokens,
             "output_tokens": run.output_tokens,
             "cost_usd": run.cost_usd,
+            "segments": dict(sorted(intervals.items())),
         })
     return {
         "cycle_id": cycle.id,

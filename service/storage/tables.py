@@ -142,6 +142,10 @@ class CycleRow(SQLModel, table=True):
     scheduled_for: datetime | None = Field(default=None)
     """The schedule slot (unique per watch); None for manual and CLI cycles."""
     recipe: dict[str, Any] = _json()
+    step: str = Field(default="replay", max_length=16)
+    """Where the cycle is in the pipeline: `replay`, `score`, `analyze`, `done`."""
+    step_enqueued_at: datetime | None = Field(default=None)
+    """When the current step was last handed to the queue; the reconciler re-enqueues silent steps."""
     cost_usd: float = 0.0
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = Field(default=None)
@@ -174,6 +178,12 @@ class RunRow(SQLModel, table=True):
     started_at: datetime | None = Field(default=None)
     finished_at: datetime | None = Field(default=None)
     heartbeat_at: datetime | None = Field(default=None)
+    enqueued_at: datetime | None = Field(default=None)
+    """When a replay task for this run was last sent to the queue."""
+    lease_owner: str | None = Field(default=None, max_length=200)
+    """The worker replaying this run; only the lease holder sends requests."""
+    lease_expires_at: datetime | None = Field(default=None)
+    """The lease ends here unless the holder's heartbeat renews it."""
 
 
 class CompletionRow(SQLModel, table=True):
@@ -220,4 +230,57 @@ class ScoreRow(SQLModel, table=True):
     explanation: str | None = _text()
     error: str | None = _text()
     details: dict[str, Any] = _json()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RunMetricRow(SQLModel, table=True):
+    """A run's mean score with its interval, overall (`segment` = "") and per tag, per scorer."""
+
+    __tablename__ = "run_metric"
+    __table_args__ = (sa.UniqueConstraint("run_id", "scorer_hash", "segment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    scorer_hash: str = Field(max_length=64)
+    scorer_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    segment: str = Field(default="", max_length=200)
+    mean: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    n: int = 0
+    n_clusters: int | None = None
+    method: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ComparisonRow(SQLModel, table=True):
+    """A paired comparison of run B against run A (B − A) on one scorer: the whole `compare` document."""
+
+    __tablename__ = "comparison"
+    __table_args__ = (sa.UniqueConstraint("run_a_id", "run_b_id", "scorer_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_a_id: int = Field(foreign_key="run.id", index=True)
+    run_b_id: int = Field(foreign_key="run.id", index=True)
+    scorer_hash: str = Field(max_length=64)
+    scorer_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    margin: float
+    n_pairs: int = 0
+    difference: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    noninferiority_p: float | None = None
+    document: dict[str, Any] = _json()
+    """Everything `turnout compare --json` prints, segments included."""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class JudgeCacheRow(SQLModel, table=True):
+    """A judge model's verdict, keyed by judge model, prompt version and the texts judged."""
+
+    __tablename__ = "judge_cache"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = _json()
     created_at: datetime = Field(default_factory=utcnow)

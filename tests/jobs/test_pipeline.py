@@ -123,3 +123,36 @@ def test_a_model_whose_key_is_missing_fails_its_run_with_the_reason(
     assert candidate["state"] == "failed"
     assert "TURNOUT_TEST_NO_SUCH_KEY" in candidate["reason"] and "not set" in candidate["reason"]
     assert summary["runs"][0]["state"] == "finished"
+
+
+def test_a_vllm_candidate_is_replayed_in_one_batched_call(applied: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.config import load_config
+    from jobs import gpu
+    from service.storage import catalog
+    from tests.peers.vllm_standin import FakeVllm
+
+    # given the candidate declared as an in-process vLLM model (vLLM itself replaced by its stand-in)
+    fake = FakeVllm()
+    monkeypatch.setattr(gpu, "vllm_api", lambda: gpu.VllmApi(llm=fake.llm, sampling_params=fake.sampling_params,
+                                                             lora_request=fake.lora_request))
+    gpu.clear_engines()
+    text = applied.read_text()
+    start = text.index("  - name: cand")
+    end = text.index("watches:")
+    applied.write_text(text[:start] + "  - {name: cand, kind: vllm, model: org/open-model, hosting: self_hosted,"
+                       " params: {max_tokens: 64}, options: {dtype: bfloat16}}\n" + text[end:])
+    with session_scope() as session:
+        catalog.apply_config(session, config=load_config(applied))
+    # when the cycle runs
+    cycle_id = run_whole_cycle()
+    # then the run was one chat call with every case, and its answers were stored and scored
+    assert len(fake.engines) == 1 and len(fake.engines[0].calls) == 1
+    assert len(fake.engines[0].calls[0].messages) == 4
+    assert fake.engines[0].calls[0].sampling_params.max_tokens == 64
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id)
+    candidate = summary["runs"][1]
+    assert (candidate["model"], candidate["n_cases"], candidate["state"]) == ("cand", 4, "finished")
+    # the stand-in answers the three ANSWER: lines and echoes the fourth case, whose expected "x" it lacks
+    assert candidate["scores"]["contains"] == pytest.approx(0.75)
+    gpu.clear_engines()

@@ -36,6 +36,22 @@ def test_apply_run_results_end_to_end(database_url: str, watch_file: Path,
                                 "latency_p50_ms", "latency_p95_ms", "input_tokens", "output_tokens", "cost_usd"}
     assert (production["model"], production["role"], production["n_cases"]) == ("prod", "production", 4)
     assert candidate["role"] == "candidate" and candidate["scores"]["contains"] == pytest.approx(0.5)
+    # per-segment intervals of the primary scorer: lang:en has paris, rome, broken; lang:fr has one case
+    assert set(production["segments"]) == {"lang:en", "lang:fr"}
+    assert production["segments"]["lang:en"]["n"] == 3
+    assert production["segments"]["lang:en"]["mean"] == pytest.approx(2 / 3)
+    en = candidate["segments"]["lang:en"]
+    assert en["ci_low"] <= en["mean"] <= en["ci_high"] and en["mean"] == pytest.approx(1 / 3)
+
+    compared = turnout("compare", str(production["run_id"]), str(candidate["run_id"]), "--json",
+                       database_url=database_url)
+    assert compared.returncode == 0, compared.stderr
+    comparison = json.loads(compared.stdout)
+    assert set(comparison) >= {"n_pairs", "difference", "ci_low", "ci_high", "p_value", "mcnemar_p",
+                               "noninferiority_p", "min_detectable", "segments"}
+    assert comparison["n_pairs"] == 4 and comparison["difference"] == pytest.approx(-0.25)   # Rome lost
+    assert comparison["segments"]["lang:en"]["n_pairs"] == 3
+    assert comparison["margin"] == 0.05 and comparison["scorer"] == "contains"
 
     shown = turnout("results", str(candidate["run_id"]), "--json", database_url=database_url)
     assert shown.returncode == 0, shown.stderr

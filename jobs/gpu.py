@@ -1,0 +1,184 @@
+"""GPU workers: a `kind: vllm` model answered in-process by vLLM (DESIGN.md section 4).
+
+The engine is loaded once per worker process and kept for the next run of the same engine
+arguments; a whole run goes to the GPU as one `LLM.chat` call, which vLLM batches continuously.
+vLLM is imported only when an engine is first needed, so this module loads anywhere; tests pass a
+stand-in `VllmApi` with vLLM's signatures (`tests/peers/vllm_standin.py`).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from evals.errors import ConfigError
+from evals.models import ModelSpec
+from evals.providers import vllm_batch
+from evals.providers.base import Request
+from evals.results import Completion
+from jobs.providers import ProviderUnavailable
+
+log = logging.getLogger(__name__)
+
+MAX_RESIDENT_ENGINES = 1
+"""Engines kept loaded per process. A GPU worker owns one GPU and an engine reserves most of its
+memory (`gpu_memory_utilization`, 0.9 by default), so a second engine would not fit beside the first:
+a run with other engine arguments unloads the engine before loading its own."""
+
+
+class GpuUnavailable(ProviderUnavailable):
+    """This worker cannot run the `kind: vllm` model: vLLM missing, or params/options it cannot take."""
+
+
+@dataclass(frozen=True)
+class VllmApi:
+    """The vLLM constructors this module calls: `vllm.LLM`, `vllm.SamplingParams`, `vllm.lora.request.LoRARequest`."""
+
+    llm: Callable[..., Any]
+    sampling_params: Callable[..., Any]
+    lora_request: Callable[..., Any]
+
+
+def vllm_api() -> VllmApi:
+    """vLLM's real constructors, imported on first use.
+
+    Raises:
+        GpuUnavailable: vLLM is not installed in this process's environment.
+    """
+    try:
+        from vllm import LLM, SamplingParams
+        from vllm.lora.request import LoRARequest
+    except ImportError as exc:
+        raise GpuUnavailable(
+            f"vLLM is not installed in this worker's environment ({exc}): install turnout[gpu] on a GPU worker "
+            "and start it with `-Q gpu`, or serve the model with `vllm serve` and declare it as kind: openai "
+            "(see docs/gpu-workers.md)") from exc
+    return VllmApi(llm=LLM, sampling_params=SamplingParams, lora_request=LoRARequest)
+
+
+_lock = threading.RLock()  # one GPU per process: loads and batches run one at a time
+_engines: dict[str, Any] = {}
+_lora_ids: dict[tuple[str, str], int] = {}
+
+
+def _release(engine: Any) -> None:
+    """Drop an engine and give its GPU memory back (vLLM's engine core exits when the LLM is collected)."""
+    del engine
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _evict(key: str) -> None:
+    engine = _engines.pop(key, None)
+    if engine is not None:
+        _release(engine)
+
+
+def _engine_args(spec: ModelSpec) -> dict[str, Any]:
+    try:
+        return vllm_batch.engine_args(spec)
+    except ConfigError as exc:
+        raise GpuUnavailable(str(exc)) from exc
+
+
+def get_engine(spec: ModelSpec, *, api: VllmApi | None = None) -> Any:
+    """The loaded `vllm.LLM` for *spec*'s engine arguments, loading it on first use in this process.
+
+    Args:
+        spec: A `kind: vllm` model; `model`, `options` (engine arguments) and `context_window` matter.
+        api: vLLM's constructors (default: the real vLLM, imported now).
+
+    Returns:
+        The engine, shared by every run with the same engine arguments.
+
+    Raises:
+        GpuUnavailable: vLLM is not installed, or the model's options are malformed.
+    """
+    args = _engine_args(spec)
+    key = vllm_batch.engine_key(args)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is not None:
+            return engine
+        factory = (api or vllm_api()).llm
+        while len(_engines) >= MAX_RESIDENT_ENGINES:
+            _evict(next(iter(_engines)))
+        log.info("loading vLLM engine for model %s (%s)", spec.name, args)
+        engine = factory(**args)
+        _engines[key] = engine
+        return engine
+
+
+def clear_engines() -> None:
+    """Unload every engine of this process (tests; a worker keeps its engine until it exits)."""
+    with _lock:
+        for key in list(_engines):
+            _evict(key)
+        _lora_ids.clear()
+
+
+def _lora_id(adapter: vllm_batch.LoraAdapter) -> int:
+    # vLLM wants an int id unique per adapter within an engine; 1.. in order of first use.
+    return _lora_ids.setdefault((adapter.name, adapter.path), len(_lora_ids) + 1)
+
+
+def replay_batch(spec: ModelSpec, requests: Iterable[Request], *, engine: Any = None,
+                 api: VllmApi | None = None, clock: Callable[[], float] = time.perf_counter) -> list[Completion]:
+    """Answer every request of a run with ONE `LLM.chat` call and return one Completion per request.
+
+    Blocks until the whole batch is done: from async code, run it with `asyncio.to_thread` so the
+    run's lease heartbeat keeps beating. Calls in one process run one at a time (one GPU).
+    A failed call is not raised: every request gets the error as data.
+
+    Args:
+        spec: A `kind: vllm` model.
+        requests: The run's cases still to answer.
+        engine: An already loaded `LLM` (default: `get_engine(spec)`, cached per process).
+        api: vLLM's constructors (default: the real vLLM).
+        clock: Seconds, for the batch wall time.
+
+    Returns:
+        Completions in the requests' order.
+
+    Raises:
+        GpuUnavailable: vLLM is not installed, or the model's params/options cannot be given to it.
+    """
+    todo = list(requests)
+    if not todo:
+        return []
+    try:
+        call = vllm_batch.build_chat_call(spec, todo)
+    except ConfigError as exc:
+        raise GpuUnavailable(str(exc)) from exc
+    name = vllm_batch.served_model(spec)
+    api = api or vllm_api()
+    with _lock:
+        cached = engine is None
+        llm = get_engine(spec, api=api) if cached else engine
+        sampling = api.sampling_params(**call.sampling)
+        lora = None
+        if call.lora is not None:
+            lora = api.lora_request(lora_name=call.lora.name, lora_int_id=_lora_id(call.lora),
+                                    lora_path=call.lora.path)
+        started = clock()
+        try:
+            outputs = llm.chat(call.messages, sampling_params=sampling, use_tqdm=False, lora_request=lora)
+        except Exception as exc:  # a failed batch is data on every case (DESIGN.md section 3)
+            log.warning("vLLM batch of %d conversations for model %s failed: %r", len(todo), spec.name, exc)
+            if cached:  # the engine may be dead (CUDA error, EngineDeadError): the next run loads afresh
+                _evict(vllm_batch.engine_key(_engine_args(spec)))
+            return vllm_batch.failed_batch(todo, exc, served_model=name)
+        wall_s = clock() - started
+    mapped = vllm_batch.to_completions(todo, outputs, served_model=name, wall_s=wall_s)
+    if mapped.timing == "amortized":
+        log.warning("vLLM sent no per-request metrics for model %s: latency is the batch wall time / %d and "
+                    "time to first token is unknown", spec.name, len(todo))
+    return mapped.completions

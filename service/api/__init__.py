@@ -1,0 +1,1 @@
+"""The REST API (FastAPI, app factory). For now: health and readiness for deployments."""

@@ -1,0 +1,123 @@
+"""Commands that run or steer work on the workers: trigger, cancel, status, scheduler, up, api."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from service.cli import output
+from service.settings import get_settings
+from service.storage import migrate, runs
+from service.storage.db import get_engine, session_scope
+from service.storage.status import status
+
+
+def cmd_trigger(args: argparse.Namespace) -> int:
+    from jobs import dispatch  # imports the Celery app: only for commands that enqueue
+
+    cycle_id = dispatch.trigger(watch=args.watch, trigger="manual")
+    print(f"cycle {cycle_id} of {args.watch} queued; `turnout status` shows its progress")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        runs.cancel_cycle(session, cycle_id=args.cycle_id)
+    print(f"cycle {args.cycle_id} cancelled; runs stop at their next batch, what was stored is kept")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with session_scope() as session:
+        document = status(session, limit=args.limit, watch=args.watch)
+    if args.json:
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        output.print_status(document)
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    import redis
+
+    from jobs.leader import RedisLeadership
+    from jobs.scheduler import Scheduler
+
+    settings = get_settings()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    if args.check:
+        client.ping()
+        migrate.ensure_current(get_engine())
+        print("database and Redis answer")
+        return 0
+    _log_to_stderr()
+    scheduler = Scheduler(RedisLeadership(client, ttl_s=settings.leader_ttl_s))
+    _stop_on_signals(scheduler.stop)
+    scheduler.run()
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """API + scheduler + worker in one process, with an in-process broker."""
+    from jobs.celery_app import QUEUES, celery_app
+    from jobs.leader import LocalLeadership
+    from jobs.scheduler import Scheduler
+
+    _log_to_stderr()
+    celery_app.conf.update(broker_url="memory://")  # before anything connects
+    worker = celery_app.WorkController(pool_cls="threads", concurrency=args.concurrency, queues=list(QUEUES),
+                                       without_heartbeat=True, without_mingle=True, without_gossip=True,
+                                       loglevel="WARNING")
+    scheduler = Scheduler(LocalLeadership())
+    threads = [threading.Thread(target=worker.start, name="worker", daemon=True),
+               threading.Thread(target=scheduler.run, name="scheduler", daemon=True)]
+    for thread in threads:
+        thread.start()
+    print(f"turnout up: worker ({args.concurrency} threads) and scheduler running on "
+          f"{get_settings().database_url}; Ctrl-C stops", file=sys.stderr)
+    stopped = threading.Event()
+    if args.port:
+        _serve_api(args.host, args.port, stopped)
+    else:
+        _stop_on_signals(stopped.set)
+        stopped.wait()
+    scheduler.stop()
+    worker.stop(in_sighandler=False)
+    for thread in threads:
+        thread.join(timeout=10)
+    print("turnout up: stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    _serve_api(args.host, args.port, threading.Event())
+    return 0
+
+
+def _serve_api(host: str, port: int, stopped: threading.Event) -> None:
+    try:
+        import uvicorn
+
+        from service.api.app import create_app
+    except ImportError:
+        raise SystemExit("error: the API needs the web stack: pip install 'turnout[api]'") from None
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")  # handles Ctrl-C itself
+    stopped.set()
+
+
+def _stop_on_signals(stop: object) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop()  # type: ignore[operator]
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _log_to_stderr() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

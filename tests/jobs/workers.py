@@ -1,0 +1,76 @@
+"""Real Celery worker and scheduler processes for tests, and waiting for cycles to end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from service.storage.db import session_scope
+from service.storage.status import status
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def env_for(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a worker process pointed at the test database and Redis."""
+    return {**os.environ, "TURNOUT_DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1", **extra}
+
+
+@contextmanager
+def worker_process(database_url: str, *, queues: str = "replay,score,analyze,alerts", concurrency: int = 2,
+                   log: Path | None = None, **extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`celery -A jobs.celery_app worker` as its own process group (so a test can SIGKILL it whole)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "jobs.celery_app", "worker", "-Q", queues, "-c", str(concurrency),
+         "--pool", "prefork", "-l", "info", "--without-gossip", "--without-mingle", "-n", f"w{time.time_ns()}@%h"],
+        cwd=ROOT, env=env_for(database_url, **extra), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield process
+    finally:
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Stop a process and its children."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, sig)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, every: float = 0.2) -> Any:
+    """Poll *predicate* until it returns something truthy; fail with *what* after *timeout* s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def cycle_state(cycle_id: int) -> dict[str, Any]:
+    """The `turnout status --json` entry of one cycle."""
+    with session_scope() as session:
+        return next(c for c in status(session, limit=200)["cycles"] if c["cycle_id"] == cycle_id)
+
+
+def wait_for_cycle(cycle_id: int, *, timeout: float = 90) -> dict[str, Any]:
+    """Wait until the cycle is over; returns its status entry."""
+    return wait_for(lambda: (c := cycle_state(cycle_id))["state"] in ("finished", "failed", "cancelled") and c,
+                    timeout=timeout, what=f"cycle {cycle_id} to end")
