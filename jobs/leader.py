@@ -7,6 +7,8 @@ When the leader dies it stops renewing, the key expires, and a standby takes ove
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from typing import Protocol
 
@@ -43,7 +45,8 @@ class RedisLeadership:
         self._client = client
         self._key = key
         self._ttl_ms = int(ttl_s * 1000)
-        self.token = uuid.uuid4().hex
+        # Host and pid in the token tell an operator (and the tests) which replica leads.
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renew = client.register_script(_RENEW)
 
     def hold(self) -> bool:

@@ -19,10 +19,12 @@ from evals.prompts import build_messages
 from evals.replay import replay
 from evals.results import Completion, Score
 from evals.scoring.apply import score_completion
+from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec
 from jobs import gpu
 from jobs.analysis import analyze_cycle
 from jobs.providers import ProviderUnavailable, provider_for
+from jobs.scoring_context import scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import session_scope
@@ -143,7 +145,15 @@ async def score_cycle(cycle_id: int, *, specs: list[ScorerSpec] | None = None, r
     With *force*, scores that exist are computed again and overwritten. Returns how many were written."""
     with session_scope() as session:
         plan = results.plan_scoring(session, cycle_id=cycle_id, specs=specs, run_ids=run_ids, force=force)
-    built = {spec.key: spec.build() for item in plan for spec in item.missing}
+    context, judges = scorer_context()
+    try:
+        return await _score_plan(plan, context, progress)
+    finally:
+        await judges.aclose()
+
+
+async def _score_plan(plan: list[results.ScoringItem], context: ScorerContext, progress: Progress | None) -> int:
+    built = {spec.key: spec.build(context) for item in plan for spec in item.missing}
     jobs = [(item, spec) for item in plan for spec in item.missing]
     limit = asyncio.Semaphore(get_settings().score_concurrency)
 

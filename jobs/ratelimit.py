@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,8 @@ from evals.models import ModelSpec
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "turnout:ratelimit"
+RETRY_REDIS_AFTER_S = 30.0
+"""After Redis failed, limit in process this long before trying it again (no timeout on every call)."""
 
 # Times are in milliseconds; ARGV[1] is the caller's clock, or '' for Redis's own (shared by all).
 _NOW = """
@@ -118,6 +121,7 @@ class RedisRateLimiter:
         self._give_back = client.register_script(_GIVE_BACK)
         self._pause = client.register_script(_PAUSE)
         self._fallback: LocalRateLimiter | None = None
+        self._redis_down_until = 0.0
         self._rpm, self._tpm, self._burst_s = rpm, tpm, burst_s
         self.pauses: list[float] = []
         """Every pause asked for through `penalize`, in seconds."""
@@ -130,15 +134,22 @@ class RedisRateLimiter:
     def _now_ms(self) -> str:
         return "" if self._clock is None else f"{self._clock() * 1000:.3f}"
 
-    def _local(self, exc: RedisError) -> LocalRateLimiter:
+    def _local(self, exc: RedisError | None = None) -> LocalRateLimiter:
+        if exc is not None:
+            log.warning("Redis is unreachable for the rate limits of %s (%s); limiting in this process for %g s",
+                        self._keys[0], exc, RETRY_REDIS_AFTER_S)
+            self._redis_down_until = time.monotonic() + RETRY_REDIS_AFTER_S
         if self._fallback is None:
-            log.warning("Redis is unreachable for the rate limits of %s (%s); limiting in this process only",
-                        self._keys[0], exc)
             self._fallback = LocalRateLimiter(rpm=self._rpm, tpm=self._tpm, burst_s=self._burst_s, sleep=self._sleep)
         return self._fallback
 
+    def _redis_down(self) -> bool:
+        return self._redis_down_until > time.monotonic()
+
     async def reserve(self, tokens_estimate: int) -> float:
         """Reserve one request now; returns the seconds to wait before sending it."""
+        if self._redis_down():
+            return self._local().reserve(tokens_estimate)
         args: list[str | float] = [self._now_ms(), *self._requests, *self._tokens, tokens_estimate]
         try:
             raw = await self._acquire(keys=self._keys, args=args)
@@ -154,6 +165,9 @@ class RedisRateLimiter:
     async def record(self, actual_tokens: int, *, estimated: int) -> None:
         if not self._tokens[0] or actual_tokens == estimated:
             return
+        if self._redis_down():
+            await self._local().record(actual_tokens, estimated=estimated)
+            return
         try:
             await self._give_back(keys=self._keys[1:2], args=[estimated - actual_tokens, self._tokens[0]])
         except RedisError as exc:
@@ -161,6 +175,9 @@ class RedisRateLimiter:
 
     async def penalize(self, retry_after_s: float) -> None:
         self.pauses.append(retry_after_s)
+        if self._redis_down():
+            await self._local().penalize(retry_after_s)
+            return
         try:
             await self._pause(keys=self._keys[2:3], args=[self._now_ms(), retry_after_s * 1000])
         except RedisError as exc:

@@ -150,10 +150,11 @@ def length_ratio(*, max_ratio: float = 2.0) -> Scorer:
     def compare(answer: str, expected: str) -> Score:
         ratio = len(answer.strip()) / len(expected.strip())
         details = {"ratio": round(ratio, 4), "max_ratio": limit}
+        explanation = f"answer is {ratio:.2f}x the expected length"
         if ratio > limit:
-            return Score(value=limit / ratio, explanation=f"answer is {ratio:.2f}x the expected length", details=details)
+            return Score(value=limit / ratio, explanation=explanation, details=details)
         if ratio * limit < 1:
-            return Score(value=ratio * limit, explanation=f"answer is {ratio:.2f}x the expected length", details=details)
-        return Score(value=1.0, explanation=f"answer length is {ratio:.2f}x the expected", details=details)
+            return Score(value=ratio * limit, explanation=explanation, details=details)
+        return Score(value=1.0, explanation=explanation + f", within {limit:g}x", details=details)
 
     return _against_expected(compare)

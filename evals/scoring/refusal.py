@@ -45,7 +45,10 @@ REFUSAL_PATTERNS: dict[str, re.Pattern[str]] = {
             r"\bI\s+(?:must|have to|need to|'ll have to|will have to)\s+"
             r"(?:respectfully\s+|politely\s+)?(?:decline|refuse)\b"
         ),
-        "en_as_an_ai": r"\bAs an AI(?: language model| assistant| model)?,\s+I\s+(?:cannot|can not|can't|don't|do not|am not|'m not)\b",
+        "en_as_an_ai": (
+            r"\bAs an AI(?: language model| assistant| model)?,\s+"
+            r"I(?:\s+(?:cannot|can not|can't|don't|do not|am not)|'m not)\b"
+        ),
         "en_against_policy": (
             r"\b(?:goes|is|would be)\s+against\s+(?:my|our|the)\s+"
             r"(?:guidelines|policies|policy|programming|principles)\b"

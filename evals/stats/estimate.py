@@ -31,7 +31,7 @@ def case_mean(key: str, values: Sequence[float]) -> float:
     Raises:
         ValueError: a value is NaN or infinite (the message names the case).
     """
-    total = math.fsum(values)
+    total = float(values[0]) if len(values) == 1 else math.fsum(values)
     if not math.isfinite(total):
         raise ValueError(f"case {key!r} has a non-finite score in {list(values)!r}; scores must be finite numbers")
     return total / len(values)
@@ -135,18 +135,25 @@ def estimate_mean(x: FloatArray, codes: IntArray | None = None) -> MeanEstimate 
     if n < 2:
         return None
     mean = float(x.mean())
-    if float(np.max(np.abs(x - mean))) <= ROUNDING * float(np.max(np.abs(x))):
-        # Spread at rounding level (e.g. 0.3 - 0.2 vs 0.2 - 0.1) is no spread: no false certainty.
-        return MeanEstimate(mean=mean, se=0.0, df=n - 1, n=n)
+    deviations = x - mean
     if codes is None:
-        return MeanEstimate(mean=mean, se=float(x.std(ddof=1)) / math.sqrt(n), df=n - 1, n=n)
-    _, dense = np.unique(codes, return_inverse=True)
-    g = int(dense.max()) + 1
+        g, n_clusters, dense = n, None, np.arange(n)
+    else:
+        _, dense = np.unique(codes, return_inverse=True)
+        dense = dense.reshape(-1)
+        g = int(dense.max()) + 1
+        n_clusters = g
     if g < 2:
         return None
-    sums = np.bincount(dense.reshape(-1), weights=x - mean, minlength=g)
-    se = math.sqrt(1 * float(np.sum(sums**2))) / n
-    return MeanEstimate(mean=mean, se=se, df=g - 1, n=n, n_clusters=g)
+    if float(np.max(np.abs(deviations))) <= ROUNDING * float(np.max(np.abs(x))):
+        # Spread at rounding level (e.g. 0.3 - 0.2 vs 0.2 - 0.1) is no spread: no false certainty.
+        se = 0.0
+    elif codes is None:
+        se = float(x.std(ddof=1)) / math.sqrt(n)
+    else:
+        sums = np.bincount(dense, weights=deviations, minlength=g)
+        se = math.sqrt(g / (g - 1) * float(np.sum(sums**2))) / n
+    return MeanEstimate(mean=mean, se=se, df=g - 1, n=n, n_clusters=n_clusters)
 
 
 def t_quantile(confidence: float, df: int) -> float:

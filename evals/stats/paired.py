@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from evals.stats.estimate import (
     FloatArray,
@@ -185,4 +185,4 @@ def mcnemar_exact(xa: FloatArray, xb: FloatArray) -> float:
     discordant = only_a + only_b
     if discordant == 0:
         return 1.0
-    return min(1.0, float(2.0 * stats.binom.cdf(min(only_a, only_b), discordant, 0.5)))
+    return min(1.0, float(2.0 * special.bdtr(min(only_a, only_b), discordant, 0.5)))

@@ -58,6 +58,4 @@ def cases_needed(sd: float, margin: float, *, alpha: float = 0.05, power: float 
     z = _z_sum(alpha, power)
     if margin == 0 or not (math.isfinite(sd) and math.isfinite(margin)):
         return None
-    exact = (z * sd / abs(margin)) ** 2
-    # Shave rounding noise so e.g. 31.000000000000004 needs 31 cases, not 32.
-    return max(2, math.ceil(exact * (1.0 - 1e-12)))
+    return max(2, math.ceil((z * sd / abs(margin)) ** 2))

@@ -35,4 +35,5 @@ def _upsert(session: Session, table: type[SQLModel], rows: Sequence[dict[str, An
     else:
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
     # RETURNING counts the rows written on both dialects (rowcount is -1 for batched statements).
-    return len(session.execute(statement.returning(sa_table.c.id)).all())
+    key_column = sa_table.primary_key.columns.values()[0]
+    return len(session.execute(statement.returning(key_column)).all())

@@ -56,7 +56,7 @@ def test_spec_key_is_canonical_whatever_the_option_order() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("no_such_scorer", "unknown scorer 'no_such_scorer'; known scorers: asserts, contains"),
+        ("no_such_scorer", "unknown scorer 'no_such_scorer'; known scorers: all_of, any_of, asserts, bleu, "),
         ('exact_match:{"ignorecase": true}', "bad options for scorer 'exact_match'"),
         ('exact_match:{"ignore_case": "yes"}', "option 'ignore_case' must be true or false"),
         ('exact_match:{"ignore_case": true', "not valid JSON"),

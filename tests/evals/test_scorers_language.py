@@ -35,7 +35,9 @@ async def score(name: str, answer: str, tags: tuple[str, ...] = (), **options: A
         (FRENCH, "lang:fr-CA", 1.0, "fr"),  # a regional tag asks for the language
     ],
 )
-async def test_answer_must_be_in_the_language_of_the_lang_tag(answer: str, tag: str, value: float, detected: str) -> None:
+async def test_answer_must_be_in_the_language_of_the_lang_tag(
+    answer: str, tag: str, value: float, detected: str
+) -> None:
     result = await score("language", answer, tags=("task:qa", tag))
 
     assert result.value == value
@@ -87,6 +89,7 @@ REFUSALS = [
     ("Sorry, but I won't.", "en_apology_cannot"),
     ("I must respectfully decline.", "en_must_decline"),
     ("As an AI language model, I don't have opinions.", "en_as_an_ai"),
+    ("As an AI, I'm not able to browse the web.", "en_as_an_ai"),
     ("That request goes against my guidelines.", "en_against_policy"),
     ("Je ne peux pas vous aider avec cette demande.", "fr_ne_peux_pas"),
     ("Je ne suis pas en mesure de répondre à cette question.", "fr_ne_peux_pas"),

@@ -156,3 +156,34 @@ def test_a_vllm_candidate_is_replayed_in_one_batched_call(applied: Path, monkeyp
     # the stand-in answers the three ANSWER: lines and echoes the fourth case, whose expected "x" it lacks
     assert candidate["scores"]["contains"] == pytest.approx(0.75)
     gpu.clear_engines()
+
+
+def test_a_judge_scorer_uses_a_declared_model_and_its_verdicts_are_cached(applied: Path) -> None:
+    from evals.config import load_config
+    from service.storage import catalog
+
+    # given a judge model (a third peer answering in the judge's JSON) and a watch scored by it
+    with OpenAIPeer(models=["judge-model"], answer=lambda messages: '{"score": 8, "explanation": "close"}') as judge:
+        text = applied.read_text().replace("watches:", f"""  - name: judge
+    base_url: "{judge.base_url}"
+    model: judge-model
+    params: {{temperature: 0}}
+    hosting: self_hosted
+watches:""").replace("{name: contains, primary: true}]", "{name: contains, primary: true}, "
+                                                      "{name: judge, options: {model: judge}}]")
+        applied.write_text(text)
+        with session_scope() as session:
+            catalog.apply_config(session, config=load_config(applied))
+        # when a cycle runs, then is scored again from scratch
+        cycle_id = run_whole_cycle()
+        asked = len(judge.requests)
+        spec = ScorerSpec(name="judge", options={"model": "judge"})
+        rescored = asyncio.run(pipeline.score_cycle(cycle_id, specs=[spec], force=True))
+    # then every answered completion was judged once, and the re-score asked the judge nothing new
+    assert asked == 6                     # 8 completions, 2 without an answer (the refused case) are not judged
+    assert rescored == 8 and len(judge.requests) == asked
+    with session_scope() as session:
+        rows = session.exec(select(ScoreRow).where(ScoreRow.scorer_name == "judge")).all()
+    values = sorted(row.value for row in rows if row.value is not None)
+    assert values == [0.0, 0.0] + [0.8] * 6
+    assert {row.details.get("judge_model") for row in rows if row.value == 0.8} == {"judge"}

@@ -39,6 +39,27 @@ def worker_process(database_url: str, *, queues: str = "replay,score,analyze,ale
         stop_group(process)
 
 
+@contextmanager
+def scheduler_process(database_url: str, *, log: Path | None = None,
+                      **extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`turnout scheduler` as its own process group (its pid is the one in the leader lock's token)."""
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    process = subprocess.Popen([str(BIN / "turnout"), "scheduler"], cwd=ROOT, env=env_for(database_url, **extra),
+                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield process
+    finally:
+        stop_group(process)
+
+
+def trigger_cycle(database_url: str, watch: str, **extra: str) -> int:
+    """`turnout trigger WATCH` in a subprocess (so it enqueues on the broker *extra* names); the cycle id."""
+    done = subprocess.run([str(BIN / "turnout"), "trigger", watch], cwd=ROOT, env=env_for(database_url, **extra),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return int(done.stdout.split()[1])  # "cycle 12 of WATCH queued; ..."
+
+
 def stop_group(process: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float = 20) -> None:
     """Stop a process and its children."""
     if process.poll() is not None:

@@ -80,6 +80,16 @@ def test_a_single_cluster_has_no_interval() -> None:
     assert interval.mean == 0.75
 
 
+def test_clustered_scores_without_spread_have_a_zero_width_interval() -> None:
+    values = as_values([1, 1, 1, 1])
+
+    one_doc = summarize(values, clusters=dict.fromkeys(values, "doc"))
+    two_docs = summarize(values, clusters={key: f"doc-{i % 2}" for i, key in enumerate(values)})
+
+    assert (one_doc.ci_low, one_doc.ci_high, one_doc.n_clusters) == (None, None, 1)
+    assert (two_docs.ci_low, two_docs.ci_high, two_docs.n_clusters) == (1.0, 1.0, 2)
+
+
 def test_bounded_skewed_scores_are_bootstrapped() -> None:
     xs = np.random.default_rng(1).beta(0.4, 5.0, 50)
 

@@ -1,0 +1,518 @@
+"""Replay throughput: Turnout against the bare `openai` SDK ceiling and against promptfoo.
+
+    .venv/bin/python benchmarks/replay.py            # the full run (1,000 cases; about 5 minutes)
+    .venv/bin/python benchmarks/replay.py --quick --no-promptfoo   # a smoke run (seconds)
+
+Every client talks to `benchmarks/peer_server.py` (the test suite's OpenAI peer, in a process of its
+own, fixed latency before the first byte), one after the other, at concurrency C. Each measured
+client runs as a child process, so its CPU time is its own rusage (start-up included):
+
+- `sdk`: `AsyncOpenAI(max_retries=0)` with a semaphore of C, streaming with usage, temperature 0,
+  max_tokens: the most any Python client can do here;
+- `turnout/sqlite`, `turnout/postgres`: the whole `turnout run WATCH --json` (replay, scoring,
+  storage, analysis) with the model's `max_concurrency: C`;
+- `promptfoo`: `promptfoo eval -j C --no-cache` on the same cases, and once with its default `-j`.
+
+items/s counts from the first request the peer receives to the last stored result (Turnout: the
+last completion's `created_at`; the SDK: its last answer read; promptfoo: the last answer the
+peer sent). Wall time is the whole command. Figures go to stdout as a table and to
+benchmarks/results/replay.json (`--out`). This is a measurement, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PYTHON = sys.executable
+TURNOUT = str(Path(PYTHON).with_name("turnout"))
+PROMPTFOO_DIR = HERE / ".promptfoo"
+PROMPTFOO_VERSION = "0.121.20"
+MODEL = "bench-model"
+MAX_TOKENS = 32
+PG_DATABASE = "turnout_bench"
+TARGET_CEILING = 0.90
+TARGET_PROMPTFOO = 2.0
+
+
+@dataclass
+class Row:
+    """One measured command."""
+
+    client: str
+    concurrency: int
+    n: int
+    items_per_s: float | None
+    wall_s: float
+    cpu_ms_per_item: float
+    errors: int = 0
+    peer_cpu_ms_per_item: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- the cases, the same for every client --
+
+def make_cases(n: int) -> list[dict[str, Any]]:
+    """Cases whose question tells the peer its answer (an 8-token sentence) and whose expected is it."""
+    colours = ["amber", "blue", "cyan", "green", "indigo", "magenta", "olive", "red", "teal", "violet"]
+    cases = []
+    for i in range(n):
+        answer = f"The code word for case {i} is {colours[i % len(colours)]}."
+        question = (f"Case {i}: read the note and reply with the code word sentence only.\n"
+                    f"Note: the archive lists {i * 7 % 101} entries under section {i % 13}.\nANSWER: {answer}")
+        cases.append({"id": f"case-{i:05d}", "input": question, "expected": answer,
+                      "tags": [f"lang:{'fr' if i % 5 == 0 else 'en'}"]})
+    return cases
+
+
+def turnout_yaml(base_url: str, concurrencies: list[int]) -> str:
+    """One golden set, and per C a model with `max_concurrency: C` and a watch `bench-cC` on it."""
+    lines = ["golden_sets:", "  - {name: bench, file: cases.jsonl, privacy: internal}", "models:"]
+    for c in concurrencies:
+        lines += [f"  - name: bench-model-c{c}", "    kind: openai", f"    base_url: {base_url}",
+                  f"    model: {MODEL}", f"    params: {{temperature: 0, max_tokens: {MAX_TOKENS}}}",
+                  f"    max_concurrency: {c}", "    stream: true", "    timeout_s: 30", "    hosting: self_hosted",
+                  "    pricing: {input_per_mtok: 0.15, output_per_mtok: 0.6}"]
+    lines.append("watches:")
+    for c in concurrencies:
+        lines += [f"  - name: bench-c{c}", "    golden_set: bench", f"    production: bench-model-c{c}",
+                  '    template: "{input}"', "    scorers: [exact_match]"]
+    return "\n".join(lines) + "\n"
+
+
+def promptfoo_config(base_url: str, cases: list[dict[str, Any]]) -> dict[str, Any]:
+    provider = {"id": f"openai:chat:{MODEL}",
+                "config": {"apiBaseUrl": base_url, "apiKey": "unused", "temperature": 0, "max_tokens": MAX_TOKENS}}
+    tests = [{"vars": {"input": c["input"]}, "assert": [{"type": "equals", "value": c["expected"]}]} for c in cases]
+    return {"description": "turnout replay benchmark", "prompts": ["{{input}}"], "providers": [provider],
+            "tests": tests}
+
+
+# -- the peer --
+
+class Peer:
+    """benchmarks/peer_server.py in its own process."""
+
+    def __init__(self, latency_s: float) -> None:
+        self.process = subprocess.Popen(
+            [PYTHON, str(HERE / "peer_server.py"), "--latency-s", str(latency_s), "--model", MODEL],
+            stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("benchmarks/peer_server.py did not start")
+        info = json.loads(line)
+        self.base_url: str = info["base_url"]
+        self.server = f"{info['loop']}+{info['http']}"
+        self.root = self.base_url.removesuffix("/v1")
+
+    def reset(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(self.root + "/stats/reset", method="POST")).read()
+
+    def stats(self) -> dict[str, Any]:
+        return json.loads(urllib.request.urlopen(self.root + "/stats").read())
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+async def _raw_load(host: str, port: int, body: bytes, concurrency: int, n: int) -> int:
+    """Hammer the peer with the cheapest possible HTTP/1.1 client; returns the answers that were not 200."""
+    head = (f"POST /v1/chat/completions HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n").encode()
+    left, bad = n, 0
+
+    async def worker() -> None:
+        nonlocal left, bad
+        reader, writer = await asyncio.open_connection(host, port)
+        while left > 0:
+            left -= 1
+            writer.write(head + body)
+            status = await reader.readuntil(b"\r\n\r\n")
+            bad += not status.startswith(b"HTTP/1.1 200")
+            await reader.readuntil(b"\r\n0\r\n\r\n")  # the end of a chunked (streamed) body
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return bad
+
+
+def peer_ceiling(peer: Peer, cases: list[dict[str, Any]], concurrency: int, n: int) -> Row:
+    """What the peer serves to a client that costs almost nothing: it must exceed C / latency."""
+    body = json.dumps({"model": MODEL, "messages": [{"role": "user", "content": cases[0]["input"]}],
+                       "stream": True, "stream_options": {"include_usage": True}, "temperature": 0,
+                       "max_tokens": MAX_TOKENS}).encode()
+    host, port = peer.root.removeprefix("http://").split(":")
+    peer.reset()
+    before = peer.stats()
+    started = time.monotonic()
+    try:
+        import uvloop
+
+        bad = uvloop.run(_raw_load(host, int(port), body, concurrency, n))
+    except ImportError:
+        bad = asyncio.run(_raw_load(host, int(port), body, concurrency, n))
+    wall = time.monotonic() - started
+    stats = peer.stats()
+    return Row("peer (raw HTTP client)", concurrency, stats["answered"], _rate(stats["answered"], stats),
+               wall, float("nan"), errors=bad, peer_cpu_ms_per_item=_peer_cpu(stats, stats["answered"], before))
+
+
+# -- child processes, timed with their own rusage --
+
+@dataclass
+class Child:
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    stdout: str
+    stderr: str
+
+
+def run_child(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Child:
+    """Run a command to its end; its CPU time (user + system, its waited-for children included) from wait4."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Child(process.returncode, wall, usage.ru_utime + usage.ru_stime, out.read(), err.read())
+
+
+def _checked(child: Child, what: str) -> Child:
+    if child.returncode != 0:
+        raise RuntimeError(f"{what} exited with {child.returncode}:\n{child.stderr[-3000:]}\n{child.stdout[-2000:]}")
+    return child
+
+
+def _rate(n: int, stats: dict[str, Any], last: float | None = None) -> float | None:
+    first, last = stats["first_arrival"], last if last is not None else stats["last_done"]
+    return n / (last - first) if first and last and last > first else None
+
+
+def _peer_cpu(stats: dict[str, Any], n: int, before: dict[str, Any] | None = None) -> float | None:
+    """The peer's CPU ms per item over one measurement (stats/reset does not reset rusage)."""
+    if before is None or not n:
+        return None
+    return (stats["cpu_s"] - before["cpu_s"]) * 1000 / n
+
+
+# -- the bare SDK loop (also the body of the `_sdk` child process) --
+
+async def sdk_loop(base_url: str, cases_file: Path, concurrency: int) -> dict[str, Any]:
+    import openai
+
+    cases = [json.loads(line) for line in cases_file.read_text().splitlines()]
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    limit = asyncio.Semaphore(concurrency)
+    errors, last_done = 0, 0.0
+
+    async def one(case: dict[str, Any]) -> None:
+        nonlocal errors, last_done
+        async with limit:
+            try:
+                stream = await client.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": case["input"]}], stream=True,
+                    stream_options={"include_usage": True}, temperature=0, max_tokens=MAX_TOKENS)
+                parts, usage = [], None
+                async for chunk in stream:
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        parts.append(chunk.choices[0].delta.content)
+                    usage = chunk.usage or usage
+                errors += "".join(parts) != case["expected"] or usage is None
+            except openai.OpenAIError:
+                errors += 1
+            last_done = time.time()
+
+    await asyncio.gather(*(one(case) for case in cases))
+    await client.close()
+    return {"n": len(cases), "errors": errors, "last_done": last_done}
+
+
+def measure_sdk(peer: Peer, cases_file: Path, n: int, concurrency: int) -> Row:
+    peer.reset()
+    before = peer.stats()
+    child = _checked(run_child([PYTHON, __file__, "_sdk", peer.base_url, str(cases_file), str(concurrency)]),
+                     "the SDK loop")
+    stats, result = peer.stats(), json.loads(child.stdout)
+    return Row("sdk", concurrency, n, _rate(n, stats, result["last_done"]), child.wall_s, child.cpu_s * 1000 / n,
+               errors=result["errors"], peer_cpu_ms_per_item=_peer_cpu(stats, n, before))
+
+
+# -- turnout --
+
+def _created_at(value: Any) -> float:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # Turnout stores UTC
+    return float(value.timestamp())
+
+
+def measure_turnout(peer: Peer, workdir: Path, url: str, label: str, n: int, concurrency: int,
+                    profile_to: Path | None = None) -> Row:
+    import sqlalchemy as sa
+
+    env = {**os.environ, "TURNOUT_DATABASE_URL": url}
+    argv = [TURNOUT, "run", f"bench-c{concurrency}", "--json"]
+    if profile_to is not None:
+        argv = [str(Path(PYTHON).with_name("py-spy")), "record", "--format", "raw", "--rate", "250",
+                "--subprocesses", "-o", str(profile_to), "--", *argv]
+    peer.reset()
+    before = peer.stats()
+    child = _checked(run_child(argv, env=env, cwd=workdir), f"turnout run ({label}, C={concurrency})")
+    stats = peer.stats()
+    out = json.loads(child.stdout[child.stdout.index("{"):])
+    run = out["runs"][0]
+    engine = sa.create_engine(_sa_url(url))
+    with engine.connect() as connection:
+        last, stored = connection.execute(
+            sa.text("SELECT max(created_at), count(*) FROM completion WHERE run_id = :run"), {"run": run["run_id"]}
+        ).one()
+    engine.dispose()
+    return Row(label, concurrency, n, _rate(stored, stats, _created_at(last)), child.wall_s,
+               child.cpu_s * 1000 / n, errors=run["n_errors"] + (n - stored),
+               peer_cpu_ms_per_item=_peer_cpu(stats, n, before),
+               extra={"state": out["state"], "score_mean": run["score_mean"], "cost_usd": run["cost_usd"]})
+
+
+def _sa_url(url: str) -> str:
+    return "postgresql+psycopg://" + url.removeprefix("postgresql://") if url.startswith("postgresql://") else url
+
+
+def prepare_turnout(workdir: Path, url: str) -> None:
+    env = {**os.environ, "TURNOUT_DATABASE_URL": url}
+    _checked(run_child([TURNOUT, "db", "upgrade"], env=env, cwd=workdir), "turnout db upgrade")
+    _checked(run_child([TURNOUT, "apply", "-f", "turnout.yaml"], env=env, cwd=workdir), "turnout apply")
+
+
+@contextmanager
+def scratch_postgres(admin_url: str) -> Iterator[str]:
+    """The scratch database `turnout_bench` on the server of *admin_url*, dropped afterwards."""
+    import psycopg
+
+    def execute(sql: str) -> None:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(sql)
+
+    execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+    execute(f"CREATE DATABASE {PG_DATABASE}")
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + PG_DATABASE
+    finally:
+        execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+
+
+# -- promptfoo --
+
+def promptfoo_bin() -> Path | None:
+    path = PROMPTFOO_DIR / "node_modules" / ".bin" / "promptfoo"
+    return path if path.exists() else None
+
+
+def install_promptfoo() -> Path:
+    """`npm install promptfoo@0.121.20` into benchmarks/.promptfoo (once; it is gitignored)."""
+    if (found := promptfoo_bin()) is not None:
+        return found
+    if shutil.which("npm") is None:
+        raise RuntimeError("promptfoo needs Node.js 20 and npm; install them or pass --no-promptfoo")
+    PROMPTFOO_DIR.mkdir(exist_ok=True)
+    (PROMPTFOO_DIR / "package.json").write_text('{"name": "turnout-bench-promptfoo", "private": true}\n')
+    print(f"installing promptfoo@{PROMPTFOO_VERSION} into {PROMPTFOO_DIR} (once) ...", flush=True)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", f"promptfoo@{PROMPTFOO_VERSION}"],
+                   cwd=PROMPTFOO_DIR, check=True, stdout=subprocess.DEVNULL)
+    found = promptfoo_bin()
+    assert found is not None
+    return found
+
+
+def measure_promptfoo(peer: Peer, workdir: Path, binary: Path, n: int, concurrency: int | None) -> Row:
+    env = {**os.environ, "PROMPTFOO_CACHE_ENABLED": "false", "PROMPTFOO_DISABLE_TELEMETRY": "1",
+           "PROMPTFOO_DISABLE_UPDATE": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "",
+           "NO_PROXY": "127.0.0.1,localhost", "OPENAI_API_KEY": "unused",
+           "PROMPTFOO_CONFIG_DIR": str(workdir / "promptfoo-home"), "NODE_NO_WARNINGS": "1"}
+    argv = [str(binary), "eval", "-c", "promptfooconfig.json", "--no-cache", "--no-progress-bar", "--no-table"]
+    if concurrency is not None:
+        argv += ["-j", str(concurrency)]
+    peer.reset()
+    before = peer.stats()
+    child = run_child(argv, env=env, cwd=workdir)
+    if child.returncode not in (0, 100):  # 100: some assertions failed, which is reported, not fatal
+        _checked(child, "promptfoo eval")
+    stats = peer.stats()
+    label = "promptfoo" if concurrency is not None else "promptfoo (default -j)"
+    return Row(label, concurrency or 4, n, _rate(stats["answered"], stats), child.wall_s, child.cpu_s * 1000 / n,
+               errors=n - stats["answered"] + (child.returncode == 100),
+               peer_cpu_ms_per_item=_peer_cpu(stats, n, before))
+
+
+# -- the report --
+
+def _find(rows: list[Row], client: str, c: int) -> Row | None:
+    return next((r for r in rows if r.client == client and r.concurrency == c), None)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a and b else None
+
+
+def verdicts(rows: list[Row], concurrencies: list[int]) -> list[dict[str, Any]]:
+    """Each target, per database and C: the figure, the bar and whether it is met."""
+    checks = []
+    for db in ("turnout/sqlite", "turnout/postgres"):
+        for c in concurrencies:
+            ours, sdk, pf = _find(rows, db, c), _find(rows, "sdk", c), _find(rows, "promptfoo", c)
+            if ours is None:
+                continue
+            if sdk is not None:
+                value = _ratio(ours.items_per_s, sdk.items_per_s)
+                checks.append({"target": "items/s >= 90% of SDK", "client": db, "concurrency": c, "value": value,
+                               "bar": TARGET_CEILING, "met": value is not None and value >= TARGET_CEILING})
+            if pf is not None:
+                value = _ratio(ours.items_per_s, pf.items_per_s)
+                checks.append({"target": "items/s >= 2x promptfoo", "client": db, "concurrency": c, "value": value,
+                               "bar": TARGET_PROMPTFOO, "met": value is not None and value >= TARGET_PROMPTFOO})
+                value = _ratio(pf.wall_s, ours.wall_s)
+                checks.append({"target": "wall faster than promptfoo", "client": db, "concurrency": c,
+                               "value": value, "bar": 1.0, "met": ours.wall_s < pf.wall_s})
+    return checks
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None or value != value else format(value, spec)
+
+
+def render(rows: list[Row], checks: list[dict[str, Any]], concurrencies: list[int]) -> str:
+    out = ["| client | C | items/s | ideal | wall s | CPU ms/item | peer CPU ms/item | ÷ SDK | ÷ promptfoo | errors |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        sdk, pf = _find(rows, "sdk", r.concurrency), _find(rows, "promptfoo", r.concurrency)
+        vs_sdk = _ratio(r.items_per_s, sdk.items_per_s) if sdk and r.client != "sdk" else None
+        vs_pf = _ratio(r.items_per_s, pf.items_per_s) if pf and r.client.startswith("turnout") else None
+        out.append(f"| {r.client} | {r.concurrency} | {_fmt(r.items_per_s, '.1f')} | {r.extra.get('ideal', '')} | "
+                   f"{r.wall_s:.2f} | {_fmt(r.cpu_ms_per_item, '.2f')} | {_fmt(r.peer_cpu_ms_per_item, '.2f')} | "
+                   f"{_fmt(vs_sdk, '.0%')} | {_fmt(vs_pf, '.2f')} | {r.errors} |")
+    if checks:
+        out += ["", "| target | client | C | figure | met |", "|---|---|---:|---:|---|"]
+        for check in checks:
+            figure = _fmt(check["value"], ".0%" if check["bar"] < 1 else ".2f")
+            out.append(f"| {check['target']} | {check['client']} | {check['concurrency']} | {figure} | "
+                       f"{'yes' if check['met'] else 'NO'} |")
+    return "\n".join(out)
+
+
+# -- main --
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Replay throughput against the SDK ceiling and promptfoo.")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 48 cases")
+    parser.add_argument("--cases", type=int, help="golden-set size (default 1000; 48 with --quick)")
+    parser.add_argument("--concurrency", type=int, nargs="+", help="C values (default 4 16 64)")
+    parser.add_argument("--latency-s", type=float, default=0.1, help="the peer's fixed latency")
+    parser.add_argument("--no-promptfoo", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--postgres-url", default=os.environ.get("TURNOUT_BENCH_POSTGRES_URL",
+                                                                 "postgresql://postgres@127.0.0.1:5432/postgres"),
+                        help=f"a server where the scratch database {PG_DATABASE} may be created and dropped")
+    parser.add_argument("--profile", action="store_true",
+                        help="afterwards, run `turnout run` at the largest C on SQLite under py-spy")
+    parser.add_argument("--out", type=Path, help="JSON output (default benchmarks/results/replay.json; "
+                                                 "replay-quick.json with --quick)")
+    args = parser.parse_args(argv)
+    n = args.cases or (48 if args.quick else 1000)
+    concurrencies = args.concurrency or [4, 16, 64]
+    out_path = args.out or HERE / "results" / ("replay-quick.json" if args.quick else "replay.json")
+    binary = None if args.no_promptfoo else install_promptfoo()
+
+    cases = make_cases(n)
+    rows: list[Row] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="turnout-bench-") as tmp:
+        workdir = Path(tmp)
+        cases_file = workdir / "cases.jsonl"
+        cases_file.write_text("".join(json.dumps(c) + "\n" for c in cases))
+        peer = Peer(args.latency_s)
+        try:
+            (workdir / "turnout.yaml").write_text(turnout_yaml(peer.base_url, concurrencies))
+            (workdir / "promptfooconfig.json").write_text(json.dumps(promptfoo_config(peer.base_url, cases)))
+            top = max(concurrencies)
+            rows.append(peer_ceiling(peer, cases, top, max(n, 10 * top)))
+            _progress(rows[-1])
+            for c in concurrencies:
+                rows.append(measure_sdk(peer, cases_file, n, c))
+                _progress(rows[-1])
+            databases = [("turnout/sqlite", f"sqlite:///{workdir / 'bench.db'}", None)]
+            if not args.no_postgres:
+                databases.append(("turnout/postgres", "", args.postgres_url))
+            profile_to = None
+            for label, url, admin in databases:
+                with scratch_postgres(admin) if admin else _nothing(url) as url:
+                    prepare_turnout(workdir, url)
+                    for c in concurrencies:
+                        rows.append(measure_turnout(peer, workdir, url, label, n, c))
+                        _progress(rows[-1])
+                    if args.profile and label == "turnout/sqlite":
+                        profile_to = out_path.with_name("replay-profile.txt")
+                        measure_turnout(peer, workdir, url, label, n, top, profile_to=profile_to)
+            if binary is not None:
+                for c in [None, *concurrencies]:
+                    rows.append(measure_promptfoo(peer, workdir, binary, n, c))
+                    _progress(rows[-1])
+        finally:
+            peer.close()
+    for row in rows:
+        row.extra.setdefault("ideal", round(row.concurrency / args.latency_s))
+    checks = verdicts(rows, concurrencies)
+    table = render(rows, checks, concurrencies)
+    print(f"\n{n} cases, peer latency {args.latency_s * 1000:.0f} ms ({peer.server}), "
+          f"{os.cpu_count()} CPUs, {time.monotonic() - started:.0f} s in all\n")
+    print(table)
+    if profile_to is not None:
+        print(f"\npy-spy samples (collapsed stacks): {profile_to}")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps({
+        "command": "python benchmarks/replay.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "cases": n, "latency_s": args.latency_s,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "peer_server": peer.server},
+        "promptfoo": PROMPTFOO_VERSION if binary else None,
+        "rows": [asdict(r) for r in rows], "targets": checks}, indent=2) + "\n")
+    print(f"\nwritten: {out_path}")
+    return 0
+
+
+@contextmanager
+def _nothing(value: str) -> Iterator[str]:
+    yield value
+
+
+def _progress(row: Row) -> None:
+    print(f"  {row.client:<24} C={row.concurrency:<3} {_fmt(row.items_per_s, '8.1f')} items/s "
+          f"wall {row.wall_s:6.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "_sdk":
+        print(json.dumps(asyncio.run(sdk_loop(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])))))
+    else:
+        sys.exit(main())
