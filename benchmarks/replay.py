@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,7 @@ MAX_TOKENS = 32
 PG_DATABASE = "turnout_bench"
 TARGET_CEILING = 0.90
 TARGET_PROMPTFOO = 2.0
+PEER_CHECK_CONCURRENCY = 64
 
 
 @dataclass
@@ -64,6 +66,9 @@ class Row:
     cpu_ms_per_item: float
     errors: int = 0
     peer_cpu_ms_per_item: float | None = None
+    other_cores: float | None = None
+    """CPU that neither the client nor the peer used during the command, in cores: other processes
+    (PostgreSQL's server, for turnout/postgres), or someone else's load that makes the row suspect."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -185,19 +190,35 @@ class Child:
     cpu_s: float
     stdout: str
     stderr: str
+    machine_busy_s: float
+    """CPU seconds every process of the machine used meanwhile (from /proc/stat)."""
+
+    def other_cores(self, peer_before: dict[str, Any], peer_after: dict[str, Any]) -> float:
+        peer_s = peer_after["cpu_s"] - peer_before["cpu_s"]
+        return max(0.0, self.machine_busy_s - self.cpu_s - peer_s) / self.wall_s
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all processes have used since boot (0 where /proc/stat is missing)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def run_child(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Child:
     """Run a command to its end; its CPU time (user + system, its waited-for children included) from wait4."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        started = time.monotonic()
+        busy, started = machine_busy_s(), time.monotonic()
         process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
-        wall = time.monotonic() - started
+        wall, busy = time.monotonic() - started, machine_busy_s() - busy
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Child(process.returncode, wall, usage.ru_utime + usage.ru_stime, out.read(), err.read())
+        return Child(process.returncode, wall, usage.ru_utime + usage.ru_stime, out.read(), err.read(), busy)
 
 
 def _checked(child: Child, what: str) -> Child:
@@ -257,7 +278,8 @@ def measure_sdk(peer: Peer, cases_file: Path, n: int, concurrency: int) -> Row:
                      "the SDK loop")
     stats, result = peer.stats(), json.loads(child.stdout)
     return Row("sdk", concurrency, n, _rate(n, stats, result["last_done"]), child.wall_s, child.cpu_s * 1000 / n,
-               errors=result["errors"], peer_cpu_ms_per_item=_peer_cpu(stats, n, before))
+               errors=result["errors"], peer_cpu_ms_per_item=_peer_cpu(stats, n, before),
+               other_cores=child.other_cores(before, stats))
 
 
 # -- turnout --
@@ -283,7 +305,7 @@ def measure_turnout(peer: Peer, workdir: Path, url: str, label: str, n: int, con
     before = peer.stats()
     child = _checked(run_child(argv, env=env, cwd=workdir), f"turnout run ({label}, C={concurrency})")
     stats = peer.stats()
-    out = json.loads(child.stdout[child.stdout.index("{"):])
+    out, _ = json.JSONDecoder().raw_decode(child.stdout[child.stdout.index("{"):])  # py-spy may print after it
     run = out["runs"][0]
     engine = sa.create_engine(_sa_url(url))
     with engine.connect() as connection:
@@ -293,7 +315,7 @@ def measure_turnout(peer: Peer, workdir: Path, url: str, label: str, n: int, con
     engine.dispose()
     return Row(label, concurrency, n, _rate(stored, stats, _created_at(last)), child.wall_s,
                child.cpu_s * 1000 / n, errors=run["n_errors"] + (n - stored),
-               peer_cpu_ms_per_item=_peer_cpu(stats, n, before),
+               peer_cpu_ms_per_item=_peer_cpu(stats, n, before), other_cores=child.other_cores(before, stats),
                extra={"state": out["state"], "score_mean": run["score_mean"], "cost_usd": run["cost_usd"]})
 
 
@@ -308,20 +330,20 @@ def prepare_turnout(workdir: Path, url: str) -> None:
 
 
 @contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """The scratch database `turnout_bench` on the server of *admin_url*, dropped afterwards."""
+def scratch_postgres(admin_url: str, name: str) -> Iterator[str]:
+    """A scratch database *name* on the server of *admin_url*, made afresh and dropped afterwards."""
     import psycopg
 
     def execute(sql: str) -> None:
         with psycopg.connect(admin_url, autocommit=True) as connection:
             connection.execute(sql)
 
-    execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-    execute(f"CREATE DATABASE {PG_DATABASE}")
+    execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    execute(f'CREATE DATABASE "{name}"')
     try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + PG_DATABASE
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
     finally:
-        execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
+        execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- promptfoo --
@@ -364,7 +386,62 @@ def measure_promptfoo(peer: Peer, workdir: Path, binary: Path, n: int, concurren
     label = "promptfoo" if concurrency is not None else "promptfoo (default -j)"
     return Row(label, concurrency or 4, n, _rate(stats["answered"], stats), child.wall_s, child.cpu_s * 1000 / n,
                errors=n - stats["answered"] + (child.returncode == 100),
-               peer_cpu_ms_per_item=_peer_cpu(stats, n, before))
+               peer_cpu_ms_per_item=_peer_cpu(stats, n, before), other_cores=child.other_cores(before, stats))
+
+
+# -- the profile --
+
+_AREAS = {"openai": "openai SDK", "httpx2": "httpx2/httpcore", "httpcore": "httpx2/httpcore", "h11": "httpx2/httpcore",
+          "anyio": "anyio", "pydantic": "pydantic", "pydantic_core": "pydantic", "sqlalchemy": "SQLAlchemy/SQLModel",
+          "sqlmodel": "SQLAlchemy/SQLModel", "sqlite3": "sqlite3/psycopg", "psycopg": "sqlite3/psycopg",
+          "evals": "Turnout evals/", "jobs": "Turnout jobs/", "service": "Turnout service/", "numpy": "numpy/scipy",
+          "scipy": "numpy/scipy", "alembic": "alembic"}
+_FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^:]*)(?::\d+)?\)$")
+
+
+def _frame(frame: str) -> tuple[str, str]:
+    """`func (path:line)` as (func in path, the path's top-level package or module)."""
+    found = _FRAME.match(frame)
+    if found is None:
+        return frame, ""
+    path = found["file"].replace(str(ROOT) + "/", "")
+    return f"{found['func']} ({path})", path.split("/", 1)[0].removesuffix(".py")
+
+
+def summarize_profile(path: Path, top: int = 15) -> str:
+    """py-spy's collapsed stacks as: the share of on-CPU samples per area (the library of the
+    innermost frame that is not the standard library; imports apart), the hottest functions, and
+    Turnout's functions counted with everything they call."""
+    areas: dict[str, int] = {}
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        frames = [_frame(f) for f in stack.split(";")[1:]]  # the first is py-spy's "process ..." frame
+        total += n
+        if not frames:
+            areas["native (no Python frame)"] = areas.get("native (no Python frame)", 0) + n
+            continue
+        if any("importlib._bootstrap" in name for name, _ in frames):
+            area = "imports (start-up)"
+        else:
+            area = next((_AREAS[pkg] for _, pkg in reversed(frames) if pkg in _AREAS), "stdlib (asyncio loop...)")
+        areas[area] = areas.get(area, 0) + n
+        own[frames[-1][0]] = own.get(frames[-1][0], 0) + n
+        for name in {name for name, pkg in frames if pkg in ("evals", "jobs", "service")}:
+            inclusive[name] = inclusive.get(name, 0) + n
+    if not total:
+        return "no samples"
+
+    def ranked(table: dict[str, int], k: int) -> list[str]:
+        return [f"  {v / total:6.1%}  {name}" for name, v in sorted(table.items(), key=lambda kv: -kv[1])[:k]]
+
+    return "\n".join([f"{total} samples on CPU", "by area:", *ranked(areas, 20), "hottest functions (self):",
+                      *ranked(own, top), "Turnout's functions (with what they call):", *ranked(inclusive, top + 10)])
 
 
 # -- the report --
@@ -404,14 +481,16 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def render(rows: list[Row], checks: list[dict[str, Any]], concurrencies: list[int]) -> str:
-    out = ["| client | C | items/s | ideal | wall s | CPU ms/item | peer CPU ms/item | ÷ SDK | ÷ promptfoo | errors |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| client | C | items/s | ideal | wall s | CPU ms/item | peer CPU ms/item | other CPU (cores) | "
+           "÷ SDK | ÷ promptfoo | errors |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         sdk, pf = _find(rows, "sdk", r.concurrency), _find(rows, "promptfoo", r.concurrency)
         vs_sdk = _ratio(r.items_per_s, sdk.items_per_s) if sdk and r.client != "sdk" else None
         vs_pf = _ratio(r.items_per_s, pf.items_per_s) if pf and r.client.startswith("turnout") else None
         out.append(f"| {r.client} | {r.concurrency} | {_fmt(r.items_per_s, '.1f')} | {r.extra.get('ideal', '')} | "
                    f"{r.wall_s:.2f} | {_fmt(r.cpu_ms_per_item, '.2f')} | {_fmt(r.peer_cpu_ms_per_item, '.2f')} | "
+                   f"{_fmt(r.other_cores, '.2f')} | "
                    f"{_fmt(vs_sdk, '.0%')} | {_fmt(vs_pf, '.2f')} | {r.errors} |")
     if checks:
         out += ["", "| target | client | C | figure | met |", "|---|---|---:|---:|---|"]
@@ -426,27 +505,30 @@ def render(rows: list[Row], checks: list[dict[str, Any]], concurrencies: list[in
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Replay throughput against the SDK ceiling and promptfoo.")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 48 cases")
-    parser.add_argument("--cases", type=int, help="golden-set size (default 1000; 48 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 32 cases at C = 16")
+    parser.add_argument("--cases", type=int, help="golden-set size (default 1000; 32 with --quick)")
     parser.add_argument("--concurrency", type=int, nargs="+", help="C values (default 4 16 64)")
     parser.add_argument("--latency-s", type=float, default=0.1, help="the peer's fixed latency")
     parser.add_argument("--no-promptfoo", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--postgres-url", default=os.environ.get("TURNOUT_BENCH_POSTGRES_URL",
                                                                  "postgresql://postgres@127.0.0.1:5432/postgres"),
-                        help=f"a server where the scratch database {PG_DATABASE} may be created and dropped")
+                        help="the PostgreSQL server, as a URL of a database there that may be connected to")
+    parser.add_argument("--postgres-database", default=PG_DATABASE,
+                        help="the scratch database made and dropped there (default %(default)s)")
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, run `turnout run` at the largest C on SQLite under py-spy")
     parser.add_argument("--out", type=Path, help="JSON output (default benchmarks/results/replay.json; "
                                                  "replay-quick.json with --quick)")
     args = parser.parse_args(argv)
-    n = args.cases or (48 if args.quick else 1000)
-    concurrencies = args.concurrency or [4, 16, 64]
+    n = args.cases or (32 if args.quick else 1000)
+    concurrencies = args.concurrency or ([16] if args.quick else [4, 16, 64])
     out_path = args.out or HERE / "results" / ("replay-quick.json" if args.quick else "replay.json")
     binary = None if args.no_promptfoo else install_promptfoo()
 
     cases = make_cases(n)
     rows: list[Row] = []
+    load_before = os.getloadavg()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="turnout-bench-") as tmp:
         workdir = Path(tmp)
@@ -457,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             (workdir / "turnout.yaml").write_text(turnout_yaml(peer.base_url, concurrencies))
             (workdir / "promptfooconfig.json").write_text(json.dumps(promptfoo_config(peer.base_url, cases)))
             top = max(concurrencies)
-            rows.append(peer_ceiling(peer, cases, top, max(n, 10 * top)))
+            rows.append(peer_ceiling(peer, cases, PEER_CHECK_CONCURRENCY, 640 if args.quick else 3200))
             _progress(rows[-1])
             for c in concurrencies:
                 rows.append(measure_sdk(peer, cases_file, n, c))
@@ -467,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
                 databases.append(("turnout/postgres", "", args.postgres_url))
             profile_to = None
             for label, url, admin in databases:
-                with scratch_postgres(admin) if admin else _nothing(url) as url:
+                with scratch_postgres(admin, args.postgres_database) if admin else _nothing(url) as url:
                     prepare_turnout(workdir, url)
                     for c in concurrencies:
                         rows.append(measure_turnout(peer, workdir, url, label, n, c))
@@ -489,12 +571,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, {time.monotonic() - started:.0f} s in all\n")
     print(table)
     if profile_to is not None:
-        print(f"\npy-spy samples (collapsed stacks): {profile_to}")
+        summary = summarize_profile(profile_to)
+        profile_to.with_suffix(".summary.txt").write_text(summary + "\n")
+        print(f"\nturnout run (SQLite, C={max(concurrencies)}) under py-spy; collapsed stacks in {profile_to}\n{summary}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps({
         "command": "python benchmarks/replay.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "when": datetime.now(UTC).isoformat(timespec="seconds"), "cases": n, "latency_s": args.latency_s,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "peer_server": peer.server},
+        "concurrency": concurrencies,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "peer_server": peer.server,
+                    "load_average_before": load_before},
         "promptfoo": PROMPTFOO_VERSION if binary else None,
         "rows": [asdict(r) for r in rows], "targets": checks}, indent=2) + "\n")
     print(f"\nwritten: {out_path}")

@@ -27,6 +27,8 @@ class Completion:
     """The class of the final error."""
     attempts: int = 1
     """How many calls were made for this case, retries included."""
+    retried: tuple[ErrorKind, ...] = ()
+    """The error kind of each failed attempt before the last one (e.g. `("rate_limit", "server")`)."""
     latency_ms: float | None = None
     """Time from sending the successful request to its last byte."""
     ttft_ms: float | None = None

@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import datetime
 
+from evals.cost import Budget, CostModel, share_by_busy_time
+from evals.limits.breaker import CircuitBreaker, ReplayStopped
 from evals.providers.base import Provider, Request
 from evals.prompts import build_messages
 from evals.replay import replay
@@ -24,6 +28,7 @@ from evals.scoring.registry import ScorerSpec
 from jobs import gpu
 from jobs.analysis import analyze_cycle
 from jobs.providers import ProviderUnavailable, provider_for
+from jobs.ratelimit import LimitsHub
 from jobs.scoring_context import scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
@@ -57,8 +62,16 @@ def worker_identity() -> str:
 _IDENTITY = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def limits_hub(*, shared: bool) -> LimitsHub:
+    """Rate limits for one event loop: shared through Redis by all workers, or in this process
+    (`turnout run`, `turnout up`)."""
+    settings = get_settings()
+    return LimitsHub(settings.redis_url if shared and not settings.broker.startswith("memory://") else None)
+
+
 async def replay_run(run_id: int, *, owner: str | None = None, progress: Progress | None = None,
-                     make_provider: Callable[..., Provider] = provider_for) -> None:
+                     make_provider: Callable[..., Provider] = provider_for, hub: LimitsHub | None = None,
+                     budget: Budget | None = None) -> None:
     """Replay the cases run *run_id* has not answered yet and store each batch as it finishes.
 
     Only the holder of the run's lease replays it; the lease is renewed by a heartbeat while the
@@ -75,10 +88,17 @@ async def replay_run(run_id: int, *, owner: str | None = None, progress: Progres
             return
         runs.set_run_state(session, run_id=run_id, state="running")
     heartbeat = asyncio.create_task(_keep_lease(run_id, owner))
+    own_hub = hub is None
+    hub = hub or limits_hub(shared=True)
+    if budget is None and plan.budget_left_usd is not None:
+        # Runs on other workers spend concurrently: each gets its share of what is left.
+        budget = Budget(max(plan.budget_left_usd, 0.0) / max(plan.open_runs, 1))
     try:
-        await _replay_plan(plan, progress=progress, make_provider=make_provider)
+        await _replay_plan(plan, progress=progress, make_provider=make_provider, hub=hub, budget=budget)
     finally:
         heartbeat.cancel()
+        if own_hub:
+            await hub.aclose()
         with session_scope() as session:
             leases.release_lease(session, run_id=run_id, owner=owner)
 
@@ -91,10 +111,12 @@ async def _keep_lease(run_id: int, owner: str) -> None:
 
 
 async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
-                       make_provider: Callable[..., Provider]) -> None:
+                       make_provider: Callable[..., Provider], hub: LimitsHub, budget: Budget | None) -> None:
     run_id, label = plan.run_id, plan.model.name
+    cost = CostModel.for_spec(plan.model)
     try:
-        provider = None if plan.model.kind == "vllm" else make_provider(plan.model)
+        provider = None if plan.model.kind == "vllm" else make_provider(
+            plan.model, limits=hub.for_model(plan.model), cost=cost)
     except ProviderUnavailable as exc:
         with session_scope() as session:
             runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc))
@@ -107,7 +129,7 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
         progress(label, done, plan.n_total)
     stopped = False
     try:
-        async for batch in _answers(plan, requests, provider):
+        async for batch in _answers(plan, requests, provider, budget=budget, cost=cost):
             with session_scope() as session:
                 results.save_completions(session, run_id=run_id, completions=[
                     (rows[(c.case_id, c.repetition)], c) for c in batch])
@@ -118,8 +140,9 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
             if run.state in FINAL_STATES:
                 stopped = True  # cancelled while replaying: stop sending
                 break
-    except ProviderUnavailable as exc:  # e.g. a GPU worker without vLLM
+    except (ProviderUnavailable, ReplayStopped) as exc:  # no vLLM here; circuit open; budget spent
         with session_scope() as session:
+            runs.refresh_run_counts(session, run_id=run_id)
             runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc))
         return
     finally:
@@ -177,7 +200,10 @@ def finish_cycle(cycle_id: int) -> str:
     with session_scope() as session:
         cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
         failed = [run for run in cycle_runs if run.state == "failed"]
-        if cycle_runs and len(failed) == len(cycle_runs):
+        over_budget = [run for run in failed if (run.reason or "").startswith("budget")]
+        if over_budget:
+            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=over_budget[0].reason)
+        elif cycle_runs and len(failed) == len(cycle_runs):
             reasons = "; ".join(sorted({run.reason or "failed" for run in failed}))
             runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=reasons)
         else:
@@ -185,17 +211,23 @@ def finish_cycle(cycle_id: int) -> str:
         return runs.get_cycle(session, cycle_id=cycle_id).state
 
 
-async def _answers(plan: runs.ReplayPlan, requests: Iterator[Request],
-                   provider: Provider | None) -> AsyncIterator[list[Completion]]:
+async def _answers(plan: runs.ReplayPlan, requests: Iterator[Request], provider: Provider | None, *,
+                   budget: Budget | None, cost: CostModel) -> AsyncIterator[list[Completion]]:
     """Batches of answers: over HTTP with bounded concurrency, or one vLLM call for in-process models."""
     if provider is None:
         # The whole run is one batched generate call on this worker's GPU; it blocks, so in a thread.
+        started = time.perf_counter()
         completions = await asyncio.to_thread(gpu.replay_batch, plan.model, list(requests))
+        total = cost.busy_cost(time.perf_counter() - started)
+        if total is not None:
+            shares = share_by_busy_time(total, [c.latency_ms or 1.0 for c in completions])
+            completions = [replace(c, cost_usd=share) for c, share in zip(completions, shares, strict=True)]
         for start in range(0, len(completions), REPLAY_BATCH_SIZE):
             yield completions[start:start + REPLAY_BATCH_SIZE]
         return
     async with aclosing(replay(requests, provider=provider, max_concurrency=plan.model.max_concurrency,
-                               batch_size=REPLAY_BATCH_SIZE)) as batches:
+                               batch_size=REPLAY_BATCH_SIZE, breaker=CircuitBreaker(), budget=budget,
+                               cost=cost)) as batches:
         async for batch in batches:
             yield batch
 
@@ -231,8 +263,17 @@ async def run_cycle(cycle_id: int, *, progress: Progress | None = None) -> str:
     concurrently, then scoring, then analysis and closing."""
     with session_scope() as session:
         runs.set_cycle_state(session, cycle_id=cycle_id, state="running")
-        run_ids = [run.id for run in runs.cycle_runs(session, cycle_id=cycle_id) if run.id is not None]
-    await asyncio.gather(*(replay_run(run_id, progress=progress) for run_id in run_ids))
+        cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
+        budget_usd = runs.get_cycle(session, cycle_id=cycle_id).recipe["watch"].get("budget_usd")
+    run_ids = [run.id for run in cycle_runs if run.id is not None]
+    # Inline, the runs of a cycle share one budget and one set of limits.
+    budget = None if budget_usd is None else Budget(float(budget_usd),
+                                                    spent_usd=sum(run.cost_usd for run in cycle_runs))
+    hub = limits_hub(shared=False)
+    try:
+        await asyncio.gather(*(replay_run(run_id, progress=progress, hub=hub, budget=budget) for run_id in run_ids))
+    finally:
+        await hub.aclose()
     if replay_finished(cycle_id):
         await score_cycle(cycle_id, progress=progress)
         scoring_finished(cycle_id)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from evals.cron import cron_fields
@@ -70,11 +71,14 @@ def latest_slot(trigger: CronTrigger, now: datetime, *, window: timedelta) -> da
     return slot
 
 
-def fire(watch_id: int, job_id: str, schedules: Callable[[], dict[str, WatchSchedule]]) -> None:
+def fire(watch_id: int, job_id: str, schedules: Callable[[], dict[str, WatchSchedule]],
+         leading: Callable[[], bool] | None = None) -> None:
     """An APScheduler firing: the cycle for the slot just passed (created once), then enqueued."""
     schedule = schedules().get(job_id)
     if schedule is None:
         return  # paused or removed since the job was last synced
+    if leading is not None and not leading():
+        return  # the lock passed to another replica since the loop last looked: it fires now
     slot = latest_slot(schedule.trigger(), datetime.now(UTC), window=timedelta(seconds=MISFIRE_GRACE_S))
     if slot is not None:
         start_slot(schedule, slot)
@@ -83,13 +87,21 @@ def fire(watch_id: int, job_id: str, schedules: Callable[[], dict[str, WatchSche
 def start_slot(schedule: WatchSchedule, slot: datetime) -> None:
     """Create and enqueue the cycle of one slot; a second call for the same slot does nothing."""
     slot = slot.astimezone(UTC)
-    with session_scope() as session:
-        exists = session.exec(select(CycleRow.id).where(CycleRow.watch_id == schedule.watch_id,
-                                                        CycleRow.scheduled_for == slot)).first()
-    if exists is not None:
+    if _slot_cycle(schedule, slot) is not None:
         return
-    cycle_id = dispatch.trigger(watch=schedule.name, trigger="schedule", scheduled_for=slot)
+    try:
+        cycle_id = dispatch.trigger(watch=schedule.name, trigger="schedule", scheduled_for=slot)
+    except IntegrityError:
+        if _slot_cycle(schedule, slot) is None:
+            raise
+        return  # made at the same moment by the slot's other firing (its job, or the catch-up)
     log.info("watch %s: cycle %s for %s", schedule.name, cycle_id, slot.isoformat())
+
+
+def _slot_cycle(schedule: WatchSchedule, slot: datetime) -> int | None:
+    with session_scope() as session:
+        return session.exec(select(CycleRow.id).where(CycleRow.watch_id == schedule.watch_id,
+                                                      CycleRow.scheduled_for == slot)).first()
 
 
 class Scheduler:
@@ -107,14 +119,23 @@ class Scheduler:
         return self._clock is not None
 
     def run(self) -> None:
+        # The lock is renewed on a thread of its own: a slow pass of the loop (catching up, a slow
+        # database) must not let it expire under a live leader and hand the schedule to a second one.
+        keeper = threading.Thread(target=self._keep_lock, name="leader-lock", daemon=True)
+        keeper.start()
         while not self._stop.is_set():
             self.tick()
             self._stop.wait(self.sync_s)
+        keeper.join()
         self._stand_down()
         self.leadership.release()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _keep_lock(self) -> None:
+        while not self._stop.wait(self.sync_s / 2):
+            self.leadership.hold()
 
     def tick(self) -> None:
         """One pass of the loop: keep or lose leadership; as leader, sync jobs and reconcile."""
@@ -122,9 +143,13 @@ class Scheduler:
             self._stand_down()
             return
         try:
-            if self._clock is None:
+            took_over = self._clock is None
+            if took_over:
                 self._take_over()
             self.sync()
+            if took_over:
+                # After the jobs exist: a slot passing while catching up is then fired by its job.
+                self.catch_up()
             reconcile()
         except Exception:  # a database hiccup must not kill the scheduler: the next tick retries
             log.exception("scheduler tick failed; retrying in %.0f s", self.sync_s)
@@ -135,7 +160,6 @@ class Scheduler:
             "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S, "max_instances": 1})
         self._clock.start()
         self._jobs = {}
-        self.catch_up()
 
     def _stand_down(self) -> None:
         if self._clock is not None:
@@ -154,7 +178,8 @@ class Scheduler:
             if self._jobs.get(job_id) == schedule:
                 continue
             self._clock.add_job(fire, schedule.trigger(), id=job_id, replace_existing=True,
-                                args=(schedule.watch_id, job_id, active_schedules), name=schedule.name)
+                                args=(schedule.watch_id, job_id, active_schedules, self.leadership.hold),
+                                name=schedule.name)
             self._jobs[job_id] = schedule
 
     def catch_up(self) -> None:

@@ -12,6 +12,7 @@ twice (leases, unique keys, atomic step changes), so retries and redeliveries ar
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 from jobs import pipeline
 from jobs.celery_app import celery_app
@@ -24,7 +25,11 @@ RETRY = {"autoretry_for": (StoreUnavailable,), "retry_backoff": 2, "retry_backof
 @celery_app.task(name="jobs.replay_run", **RETRY)
 def replay_run(run_id: int, cycle_id: int) -> None:
     """Replay one run's missing cases; when it was the cycle's last run, send the scoring."""
-    asyncio.run(pipeline.replay_run(run_id))
+    # The lease owner is this task: a retry keeps the task id and resumes its own lease, while a
+    # second message for the run (re-enqueued, or delivered to a sibling process or thread of the
+    # same worker) finds the run leased and returns.
+    owner = f"task:{replay_run.request.id or uuid.uuid4()}"
+    asyncio.run(pipeline.replay_run(run_id, owner=owner))
     if pipeline.replay_finished(cycle_id):
         score_cycle.apply_async(args=(cycle_id,))
 

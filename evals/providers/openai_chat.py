@@ -14,7 +14,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import httpx2
@@ -207,6 +207,7 @@ class OpenAIChatProvider:
         if self._limits.limiter is not None:
             estimate = sum(estimate_request_tokens(request, self._cost.output_tokens_estimate))
         attempts = 0
+        failures: list[ErrorKind] = []
         while True:
             attempts += 1
             ticket = await self._limits.enter(estimate)
@@ -226,11 +227,13 @@ class OpenAIChatProvider:
                         error=describe(exc, self._spec.timeout_s),
                         error_kind=kind,
                         attempts=attempts,
+                        retried=tuple(failures),
                     )
+                failures.append(kind)
                 if paused is None:  # else every sender, this one included, waits in `enter`
                     await self._sleep(self._delay(exc, retry=attempts))
                 continue
-            completion = self._completion(request, answer, attempts)
+            completion = replace(self._completion(request, answer, attempts), retried=tuple(failures))
             used = (completion.input_tokens or 0) + (completion.output_tokens or 0)
             await self._limits.succeeded(ticket, tokens=used, headers=answer.headers)
             return completion

@@ -14,7 +14,7 @@ from service.storage.runs import CaseItem, cycle_cases, cycle_runs, get_cycle, g
 from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow, utcnow
 from service.storage.upsert import insert_ignore, upsert
 
-_COMPLETION_FIELDS = ("repetition", "output", "error", "error_kind", "attempts", "latency_ms", "ttft_ms",
+_COMPLETION_FIELDS = ("repetition", "output", "error", "error_kind", "attempts", "retried", "latency_ms", "ttft_ms",
                       "input_tokens", "output_tokens", "tokens_estimated", "finish_reason", "fingerprint",
                       "served_model", "cost_usd")
 
@@ -82,6 +82,7 @@ def _completions(session: Session, run_ids: list[int]) -> list[CompletionRow]:
 
 def _completion(row: CompletionRow, cases: dict[int, CaseItem]) -> Completion:
     values = {name: getattr(row, name) for name in _COMPLETION_FIELDS}
+    values["retried"] = tuple(values["retried"] or ())
     return Completion(case_id=cases[row.case_id].case.id, **values)
 
 
@@ -111,7 +112,7 @@ def run_results(session: Session, *, run_id: int) -> list[dict[str, Any]]:
     for completion, case in rows:
         item: dict[str, Any] = {
             "case_id": case.case_key, "output": completion.output, "error": completion.error,
-            "attempts": completion.attempts, "latency_ms": completion.latency_ms, "ttft_ms": completion.ttft_ms,
+            "attempts": completion.attempts, "retried": completion.retried, "latency_ms": completion.latency_ms, "ttft_ms": completion.ttft_ms,
             "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
             "cost_usd": completion.cost_usd, "scores": scores.get(completion.id or 0, {}),
         }

@@ -44,6 +44,11 @@ class ReplayPlan:
     todo: list[tuple[CaseItem, int]]
     """Cases with the repetition still missing a final completion."""
     n_total: int
+    cycle_id: int
+    budget_left_usd: float | None
+    """The watch's `budget_usd` less what the cycle's runs have spent; None without a budget."""
+    open_runs: int
+    """Runs of the cycle not over yet (this one included): a worker's share of the budget."""
 
 
 def create_cycle(session: Session, *, watch_name: str, trigger: str,
@@ -131,8 +136,12 @@ def plan_replay(session: Session, *, run_id: int) -> ReplayPlan | None:
     todo = [(item, repetition) for repetition in range(run.repeat) for item in cases
             if (item.row_id, repetition) not in done]
     watch = cycle.recipe["watch"]
+    siblings = cycle_runs(session, cycle_id=run.cycle_id)
+    budget = watch.get("budget_usd")
+    left = None if budget is None else float(budget) - sum(r.cost_usd for r in siblings)
     return ReplayPlan(run_id=run_id, model=ModelSpec.model_validate(run.model_spec), template=watch["template"],
-                      todo=todo, n_total=run.n_total)
+                      todo=todo, n_total=run.n_total, cycle_id=run.cycle_id, budget_left_usd=left,
+                      open_runs=sum(r.state not in FINAL_STATES for r in siblings))
 
 
 def scorer_specs(cycle: CycleRow) -> list[ScorerSpec]:

@@ -200,6 +200,8 @@ class CompletionRow(SQLModel, table=True):
     error: str | None = _text()
     error_kind: str | None = Field(default=None, max_length=32)
     attempts: int = 1
+    retried: list[str] = Field(default=[], sa_column=sa.Column(sa.JSON, nullable=False))
+    """The error kind of each failed attempt before the final one."""
     latency_ms: float | None = None
     ttft_ms: float | None = None
     input_tokens: int | None = None

@@ -191,7 +191,7 @@ def test_a_redis_restart_without_persistence_delays_a_cycle_but_loses_nothing(
     with scheduler_process(database_url, log=tmp_path / "scheduler.log", **env), \
             worker_process(database_url, log=logs, concurrency=1, **env):
         cycle_id = trigger_cycle(database_url, "qa-watch", **env)
-        wait_for(lambda: stored(cycle_id).get("production", 0) >= 6, timeout=40,
+        wait_for(lambda: max(stored(cycle_id).values()) >= 6, timeout=40,
                  what=f"the first answers to be stored; worker log:\n{tail(logs)}")
         # when Redis dies and comes back empty in the middle of the cycle
         broker.kill()
@@ -200,7 +200,8 @@ def test_a_redis_restart_without_persistence_delays_a_cycle_but_loses_nothing(
         broker.start()
         # then the worker and the scheduler reconnect, the lost messages are sent again, and the cycle ends
         cycle = wait_for_cycle(cycle_id, timeout=75)
-    assert at_restart["candidate"] == 0, at_restart  # its message was in Redis, not on the worker
+    # one run was cut short; the other had not started: its message was in Redis, and was lost
+    assert sorted(at_restart.values())[0] == 0 and sorted(at_restart.values())[1] < N_CASES, at_restart
     assert_every_case_stored_once(cycle, N_CASES)
     assert_no_request_after_stored(cycle_id, timed_peers)
     assert "re-enqueueing run" in (tmp_path / "scheduler.log").read_text()
@@ -240,11 +241,12 @@ def test_two_schedulers_make_one_cycle_per_slot_and_a_standby_takes_over(
         leader = names[wait_for(lambda: leader_pid(broker), timeout=5, what="a leader")]
         standby = "b" if leader == "a" else "a"
         before = scheduled_slots()
-        # then each slot got one cycle, all of them made by the leader
+        # then each slot got one cycle, all of them made by the leader (which logs each after its commit)
         assert set(before.values()) == {1}, before
-        assert created_cycles(logs[standby]) == []
-        assert len(created_cycles(logs[leader])) == len(before)
         assert _gaps(list(before)) == [], list(before)
+        wait_for(lambda: len(created_cycles(logs[leader])) >= len(before), timeout=5, what="the leader's log")
+        assert {slot.isoformat() for slot in before} <= set(created_cycles(logs[leader]))
+        assert created_cycles(logs[standby]) == []
         # when the leader dies with SIGKILL
         os.killpg(processes[leader].pid, signal.SIGKILL)
         killed_at = datetime.now(UTC)

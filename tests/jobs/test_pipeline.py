@@ -158,10 +158,14 @@ def test_a_vllm_candidate_is_replayed_in_one_batched_call(applied: Path, monkeyp
     gpu.clear_engines()
 
 
-def test_a_judge_scorer_uses_a_declared_model_and_its_verdicts_are_cached(applied: Path) -> None:
+def test_a_judge_scorer_uses_a_declared_model_and_its_verdicts_are_cached(
+        applied: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from evals.config import load_config
+    from service.settings import get_settings
     from service.storage import catalog
 
+    monkeypatch.setenv("TURNOUT_SCORE_CONCURRENCY", "1")   # one judge call at a time: cache hits are certain
+    get_settings.cache_clear()
     # given a judge model (a third peer answering in the judge's JSON) and a watch scored by it
     with OpenAIPeer(models=["judge-model"], answer=lambda messages: '{"score": 8, "explanation": "close"}') as judge:
         text = applied.read_text().replace("watches:", f"""  - name: judge
@@ -179,11 +183,37 @@ watches:""").replace("{name: contains, primary: true}]", "{name: contains, prima
         asked = len(judge.requests)
         spec = ScorerSpec(name="judge", options={"model": "judge"})
         rescored = asyncio.run(pipeline.score_cycle(cycle_id, specs=[spec], force=True))
-    # then every answered completion was judged once, and the re-score asked the judge nothing new
-    assert asked == 6                     # 8 completions, 2 without an answer (the refused case) are not judged
+    # then each distinct (case, answer) was judged once: 6 answered completions, but production and the
+    # candidate gave the same answer for paris and fr, which the cache serves; the re-score asks nothing new
+    assert asked == 4
     assert rescored == 8 and len(judge.requests) == asked
     with session_scope() as session:
         rows = session.exec(select(ScoreRow).where(ScoreRow.scorer_name == "judge")).all()
     values = sorted(row.value for row in rows if row.value is not None)
     assert values == [0.0, 0.0] + [0.8] * 6
     assert {row.details.get("judge_model") for row in rows if row.value == 0.8} == {"judge"}
+
+
+def test_a_cycle_over_its_budget_stops_and_fails_with_reason_budget(applied: Path) -> None:
+    from evals.config import load_config
+    from service.storage import catalog
+
+    # given a watch whose budget covers one request's estimate (prompt + max_tokens at $1000/$2000 per Mtok)
+    # and not four answers
+    applied.write_text(applied.read_text().replace('    schedule: "0 6 * * *"', '    schedule: "0 6 * * *"\n'
+                                                   '    budget_usd: 0.09'))
+    with session_scope() as session:
+        catalog.apply_config(session, config=load_config(applied))
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    # when it runs
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "failed"
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id)
+        stored = session.exec(select(CompletionRow)).all()
+    # then it stopped sending before the budget was passed, kept what it had, and says why
+    assert summary["reason"].startswith("budget")
+    production = summary["runs"][0]
+    assert production["state"] == "failed" and production["reason"].startswith("budget")
+    assert 0 < production["n_cases"] < 4
+    assert summary["cost_usd"] <= 0.09
+    assert len(stored) == production["n_cases"] + summary["runs"][1]["n_cases"]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7988671eb560
+Revision ID: 79f9ccd91704
 Revises: 
-Create Date: 2026-11-27 10:14:54.463443
+Create Date: 2026-11-27 10:42:21.393939
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '7988671eb560'
+revision: str = '79f9ccd91704'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -197,6 +197,7 @@ def upgrade() -> None:
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('error_kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('retried', sa.JSON(), nullable=False),
     sa.Column('latency_ms', sa.Float(), nullable=True),
     sa.Column('ttft_ms', sa.Float(), nullable=True),
     sa.Column('input_tokens', sa.Integer(), nullable=True),
