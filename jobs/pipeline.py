@@ -32,7 +32,7 @@ from jobs.ratelimit import LimitsHub
 from jobs.scoring_context import scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
-from service.storage.db import session_scope
+from service.storage.db import StoreUnavailable, session_scope
 from service.storage.tables import FINAL_STATES
 
 REPLAY_BATCH_SIZE = 64
@@ -106,8 +106,11 @@ async def replay_run(run_id: int, *, owner: str | None = None, progress: Progres
 async def _keep_lease(run_id: int, owner: str) -> None:
     while True:
         await asyncio.sleep(leases.lease_seconds() / 3)
-        with session_scope() as session:
-            leases.take_lease(session, run_id=run_id, owner=owner)
+        try:
+            with session_scope() as session:
+                leases.take_lease(session, run_id=run_id, owner=owner)
+        except StoreUnavailable:
+            continue  # a database blip: the next beat renews it, well before the lease ends
 
 
 async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,

@@ -93,5 +93,8 @@ def cycle_state(cycle_id: int) -> dict[str, Any]:
 
 def wait_for_cycle(cycle_id: int, *, timeout: float = 90) -> dict[str, Any]:
     """Wait until the cycle is over; returns its status entry."""
-    return wait_for(lambda: (c := cycle_state(cycle_id))["state"] in ("finished", "failed", "cancelled") and c,
-                    timeout=timeout, what=f"cycle {cycle_id} to end")
+    def ended(c: dict[str, Any]) -> bool:
+        # A finished cycle's step turns `done` a moment after its state: wait for both.
+        return c["state"] in ("failed", "cancelled") or (c["state"] == "finished" and c["step"] == "done")
+
+    return wait_for(lambda: ended(c := cycle_state(cycle_id)) and c, timeout=timeout, what=f"cycle {cycle_id} to end")
