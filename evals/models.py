@@ -11,7 +11,8 @@ Hosting = Literal["api", "self_hosted"]
 
 
 class Pricing(BaseModel):
-    """Prices. API models: per million tokens. Self-hosted: GPU-hours (acted on by the cost model)."""
+    """Prices. API models: per million tokens (default: the genai-prices table). Self-hosted: GPU-hours
+    times measured busy time, plus a fixed monthly cost."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -53,11 +54,11 @@ class ModelSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     """Sampling parameters sent with every request (temperature, max_tokens, ...)."""
     max_concurrency: int = Field(default=8, ge=1, le=1024)
-    """Requests in flight at once for this model."""
+    """Most requests in flight at once; adaptive concurrency cuts below it on 429s and grows back."""
     rpm: int | None = Field(default=None, ge=1)
-    """Requests per minute (enforced once the replay limits land)."""
+    """Requests per minute, shared by every run of this model (through Redis across workers)."""
     tpm: int | None = Field(default=None, ge=1)
-    """Tokens per minute (enforced once the replay limits land)."""
+    """Tokens per minute (prompt estimate + max_tokens before a call, corrected with real usage)."""
     timeout_s: float = Field(default=60.0, gt=0)
     """Per-request timeout."""
     max_retries: int = Field(default=3, ge=0, le=20)

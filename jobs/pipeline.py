@@ -25,15 +25,13 @@ from evals.results import Completion, Score
 from evals.scoring.apply import score_completion
 from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec
-from jobs import gpu
-from jobs.analysis import analyze_cycle
 from jobs.providers import ProviderUnavailable, provider_for
 from jobs.ratelimit import LimitsHub
 from jobs.scoring_context import scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
-from service.storage.tables import FINAL_STATES
+from service.storage.tables import FINAL_STATES, RunRow
 
 REPLAY_BATCH_SIZE = 64
 """Completions written per transaction: large enough that a write costs little per case, small
@@ -133,10 +131,8 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
     stopped = False
     try:
         async for batch in _answers(plan, requests, provider, budget=budget, cost=cost):
-            with session_scope() as session:
-                results.save_completions(session, run_id=run_id, completions=[
-                    (rows[(c.case_id, c.repetition)], c) for c in batch])
-                run = runs.refresh_run_counts(session, run_id=run_id)
+            # Stored on a thread, so the event loop keeps the requests in flight while the batch is written.
+            run = await asyncio.to_thread(_store_batch, run_id, [(rows[(c.case_id, c.repetition)], c) for c in batch])
             done += len(batch)
             if progress:
                 progress(label, done, plan.n_total)
@@ -214,10 +210,18 @@ def finish_cycle(cycle_id: int) -> str:
         return runs.get_cycle(session, cycle_id=cycle_id).state
 
 
+def _store_batch(run_id: int, completions: list[tuple[int, Completion]]) -> RunRow:
+    with session_scope() as session:
+        results.save_completions(session, run_id=run_id, completions=completions)
+        return runs.refresh_run_counts(session, run_id=run_id)
+
+
 async def _answers(plan: runs.ReplayPlan, requests: Iterator[Request], provider: Provider | None, *,
                    budget: Budget | None, cost: CostModel) -> AsyncIterator[list[Completion]]:
     """Batches of answers: over HTTP with bounded concurrency, or one vLLM call for in-process models."""
     if provider is None:
+        from jobs import gpu  # only GPU workers need it
+
         # The whole run is one batched generate call on this worker's GPU; it blocks, so in a thread.
         started = time.perf_counter()
         completions = await asyncio.to_thread(gpu.replay_batch, plan.model, list(requests))
@@ -254,6 +258,8 @@ def analyze_and_close(cycle_id: int) -> str:
     with session_scope() as session:
         if runs.get_cycle(session, cycle_id=cycle_id).state in FINAL_STATES:
             return runs.get_cycle(session, cycle_id=cycle_id).state
+    from jobs.analysis import analyze_cycle  # scipy is slow to import; only this step needs it
+
     analyze_cycle(cycle_id)
     state = finish_cycle(cycle_id)
     with session_scope() as session:
