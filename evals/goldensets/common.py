@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,6 +82,15 @@ def read_text(path: Path, *, what: str = "golden-set file", hint: str = TURNOUT_
             file=path,
             line=line,
         ) from None
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Each non-blank line of a JSON Lines file, parsed, with its 1-based line number."""
+    text = read_text(path)
+    # Only "\n" ends a record: str.splitlines() would also split inside strings at U+2028.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            yield number, parse_json_line(line, file=path, line=number)
 
 
 def parse_json_line(text: str, *, file: str | Path, line: int) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evals.cases import Case
-from evals.goldensets.common import Located, finish, parse_json_line, read_text, validate
+from evals.goldensets.common import Located, finish, json_lines, validate
 
 
 def read_jsonl(path: Path) -> tuple[Case, ...]:
@@ -24,13 +24,6 @@ def read_jsonl(path: Path) -> tuple[Case, ...]:
     Raises:
         GoldenSetError: Naming the file, line and field of the first problem.
     """
-    text = read_text(path)
-    found: list[Located] = []
-    # Only "\n" ends a record: str.splitlines() would also split inside strings at U+2028.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        data = parse_json_line(line, file=path, line=number)
-        case = validate(Case, data, file=path, line=number)
-        found.append(Located(case, str(path), number))
+    found = [Located(validate(Case, data, file=path, line=number), str(path), number)
+             for number, data in json_lines(path)]
     return finish(found, file=path)

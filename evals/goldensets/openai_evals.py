@@ -13,14 +13,7 @@ from typing import Any
 
 from evals.cases import Case
 from evals.errors import GoldenSetError
-from evals.goldensets.common import (
-    Located,
-    finish,
-    kind_of,
-    parse_json_line,
-    read_text,
-    validate,
-)
+from evals.goldensets.common import Located, finish, json_lines, kind_of, validate
 
 _EXAMPLE_ROLES = {"example_user": "user", "example_assistant": "assistant"}
 
@@ -105,12 +98,8 @@ def read_openai_evals(path: Path) -> tuple[Case, ...]:
     Raises:
         GoldenSetError: Naming the file, line and field of the first problem.
     """
-    text = read_text(path)
     found: list[Located] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        sample = parse_json_line(line, file=path, line=number)
+    for number, sample in json_lines(path):
         if not isinstance(sample, dict):
             raise GoldenSetError(
                 f"a sample must be a JSON object, got {kind_of(sample)}", file=path, line=number
