@@ -14,18 +14,22 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any, cast
 
 import httpx2
 import openai
 import pydantic
-from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from evals.cost import CostModel, estimate_request_tokens, estimate_tokens
 from evals.limits import AdaptiveConcurrency, ModelLimits, retry_after_s
 from evals.models import ModelSpec
 from evals.providers.base import Request
+from evals.providers.sse import iter_payloads
 from evals.results import RETRYABLE, Completion, ErrorKind
 
 __all__ = ["BadResponse", "OpenAIChatProvider", "TruncatedStream", "classify", "describe", "estimate_tokens",
@@ -77,6 +81,16 @@ def _usage(usage: object) -> tuple[int | None, int | None]:
         prompt if isinstance(prompt, int) else None,
         completion if isinstance(completion, int) else None,
     )
+
+
+def _stream_usage(usage: object) -> tuple[int | None, int | None]:
+    """Token counts from a stream's usage payload, coerced as the SDK does ("10" -> 10) when it validates."""
+    if not isinstance(usage, dict):
+        return None, None  # the SDK keeps a non-object as is, and it has no token fields
+    try:
+        return _usage(CompletionUsage.model_validate(usage))
+    except pydantic.ValidationError:
+        return _usage(SimpleNamespace(**usage))  # the SDK falls back to the raw fields
 
 
 def classify(exc: BaseException) -> ErrorKind:
@@ -278,17 +292,16 @@ class OpenAIChatProvider:
                 return await self._streamed(messages)
             return await self._whole(messages)
 
-    async def _create(self, messages: list[ChatCompletionMessageParam], stream: bool) -> tuple[Any, Mapping[str, str]]:
-        """Send the request; returns the parsed body (or stream) and the response headers."""
-        extra: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+    async def _create(self, messages: list[ChatCompletionMessageParam]) -> tuple[Any, Mapping[str, str]]:
+        """Send a non-streaming request; returns the parsed body and the response headers."""
         raw = await self._client.chat.completions.with_raw_response.create(
-            model=self._spec.model, messages=messages, extra_body=self._extra_body or None, **extra, **self._kwargs
+            model=self._spec.model, messages=messages, extra_body=self._extra_body or None, **self._kwargs
         )
         return raw.parse(), raw.headers
 
     async def _whole(self, messages: list[ChatCompletionMessageParam]) -> _Answer:
         started = time.perf_counter()
-        response, headers = await self._create(messages, stream=False)
+        response, headers = await self._create(messages)
         choices = getattr(response, "choices", None)
         if not isinstance(response, ChatCompletion) or not isinstance(choices, list) or not choices:
             raise BadResponse("no choices in the completion")
@@ -303,25 +316,31 @@ class OpenAIChatProvider:
         return answer
 
     async def _streamed(self, messages: list[ChatCompletionMessageParam]) -> _Answer:
+        """A streamed answer, read as plain JSON chunks (`sse.iter_payloads`) rather than SDK objects."""
         started = time.perf_counter()
-        opened, headers = await self._create(messages, stream=True)
-        answer, parts = _Answer(headers=headers), list[str]()
-        async with opened as stream:
-            async for chunk in stream:
-                choices = getattr(chunk, "choices", None)
-                if not isinstance(chunk, ChatCompletionChunk) or not isinstance(choices, list):
-                    raise BadResponse("a stream chunk is not a chat.completion.chunk")
-                answer.fingerprint = answer.fingerprint or getattr(chunk, "system_fingerprint", None)
-                answer.served_model = answer.served_model or getattr(chunk, "model", None)
-                if getattr(chunk, "usage", None) is not None:
-                    answer.input_tokens, answer.output_tokens = _usage(chunk.usage)
-                for choice in choices[:1]:
-                    text = getattr(getattr(choice, "delta", None), "content", None)
-                    if text and isinstance(text, str):
-                        if answer.ttft_ms is None:
-                            answer.ttft_ms = (time.perf_counter() - started) * 1000
-                        parts.append(text)
-                    answer.finish_reason = getattr(choice, "finish_reason", None) or answer.finish_reason
+        async with self._client.chat.completions.with_streaming_response.create(
+            model=self._spec.model, messages=messages, extra_body=self._extra_body or None, stream=True,
+            stream_options={"include_usage": True}, **self._kwargs
+        ) as response:
+            answer, parts = _Answer(headers=response.headers), list[str]()
+            async with aclosing(iter_payloads(response.http_response)) as payloads:
+                async for chunk in payloads:
+                    if not isinstance(chunk, dict) or not isinstance(choices := chunk.get("choices"), list):
+                        raise BadResponse("a stream chunk is not a chat.completion.chunk")
+                    answer.fingerprint = answer.fingerprint or chunk.get("system_fingerprint")
+                    answer.served_model = answer.served_model or chunk.get("model")
+                    if chunk.get("usage") is not None:
+                        answer.input_tokens, answer.output_tokens = _stream_usage(chunk["usage"])
+                    for choice in choices[:1]:
+                        if not isinstance(choice, dict):
+                            continue  # the SDK leaves it as is: no delta, no finish_reason
+                        delta = choice.get("delta")
+                        text = delta.get("content") if isinstance(delta, dict) else None
+                        if text and isinstance(text, str):
+                            if answer.ttft_ms is None:
+                                answer.ttft_ms = (time.perf_counter() - started) * 1000
+                            parts.append(text)
+                        answer.finish_reason = choice.get("finish_reason") or answer.finish_reason
         if answer.finish_reason is None:
             raise TruncatedStream("the stream ended without a finish_reason (answer cut short)")
         answer.output, answer.latency_ms = "".join(parts), (time.perf_counter() - started) * 1000
