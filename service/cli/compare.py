@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
 from evals.errors import ConfigError
 from jobs.analysis import DEFAULT_MARGIN, paired
@@ -37,8 +35,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         metrics.save_comparison(session, run_a_id=args.run_a, run_b_id=args.run_b, scorer_key=scorer,
                                 document=document)
     if args.json:
-        json.dump(document, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        output.print_json(document)
     else:
         output.print_comparison(document)
     return 0

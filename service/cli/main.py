@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from evals.config import load_config
 from evals.errors import TurnoutError
@@ -144,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with session_scope() as session:
         summary = cycle_summary(session, cycle_id=cycle_id)
     if args.json:
-        _print_json(summary)
+        output.print_json(summary)
     else:
         output.print_cycle(summary)
     return 0 if state == "finished" else 1
@@ -158,7 +156,7 @@ def cmd_results(args: argparse.Namespace) -> int:
         cases = results.run_results(session, run_id=args.run_id)
     document = {"run_id": run.id, "model": name, "role": run.role, "state": run.state, "cases": cases}
     if args.json:
-        _print_json(document)
+        output.print_json(document)
     else:
         output.print_results(document)
     return 0
@@ -187,11 +185,6 @@ def cmd_scorers(_: argparse.Namespace) -> int:
     for name, registered in sorted(registered_scorers().items()):
         print(f"{name:16} v{registered.version}  {registered.description}")
     return 0
-
-
-def _print_json(document: Any) -> None:
-    json.dump(document, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

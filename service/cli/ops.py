@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -36,8 +35,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with session_scope() as session:
         document = status(session, limit=args.limit, watch=args.watch)
     if args.json:
-        json.dump(document, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        output.print_json(document)
     else:
         output.print_status(document)
     return 0

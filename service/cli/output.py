@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,12 @@ if not _stdout.is_terminal:
     # Piped output is read by people in logs and by scripts: never squeeze numbers to fit 80 columns.
     _stdout = Console(highlight=False, width=200)
 _stderr = Console(stderr=True, highlight=False)
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout, for scripts (`--json`)."""
+    json.dump(document, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
 
 
 def error(message: str) -> None:
