@@ -17,7 +17,8 @@ echo "starting the local model server (llama.cpp, $gguf)"
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 240); do
-  curl -fs "http://127.0.0.1:$port/v1/models" >/dev/null 2>&1 && break
+  .venv/bin/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/v1/models', timeout=2)" \
+    >/dev/null 2>&1 && break
   kill -0 $server 2>/dev/null || { cat "$workdir/llama-server.log" >&2; exit 1; }
   sleep 0.5
 done
