@@ -256,8 +256,9 @@ def scoring_finished(cycle_id: int) -> bool:
 def analyze_and_close(cycle_id: int) -> str:
     """The last step: statistics, then the cycle's final state. Returns that state."""
     with session_scope() as session:
-        if runs.get_cycle(session, cycle_id=cycle_id).state in FINAL_STATES:
-            return runs.get_cycle(session, cycle_id=cycle_id).state
+        state = runs.get_cycle(session, cycle_id=cycle_id).state
+    if state in FINAL_STATES:
+        return state
     from jobs.analysis import analyze_cycle  # scipy is slow to import; only this step needs it
 
     analyze_cycle(cycle_id)
