@@ -1,6 +1,8 @@
 """Any OpenAI-compatible chat endpoint (OpenAI, Azure, Mistral, vLLM, llama.cpp) through the official SDK.
 
-The SDK's own retries are off: this module retries, so every attempt is counted on the Completion,
+The SDK sends over its aiohttp transport (`openai[aiohttp]`): aiohttp parses HTTP in C, which
+lets one process keep more requests in flight than the default httpx2 transport (benchmarks/replay.py
+measures both). The SDK's own retries are off: this module retries, so every attempt is counted on the Completion,
 and it alone decides what is retryable (`classify`). Every attempt passes through the model's
 `ModelLimits` (adaptive concurrency, rpm/tpm, pauses a server asked for) and reports back how it
 ended, headers included.
@@ -19,6 +21,7 @@ from dataclasses import dataclass, replace
 from types import SimpleNamespace
 from typing import Any, cast
 
+import aiohttp
 import httpx2
 import openai
 import pydantic
@@ -104,6 +107,8 @@ def classify(exc: BaseException) -> ErrorKind:
     """
     if isinstance(exc, TruncatedStream):
         return "server"
+    if (cause := _transport_error(exc)) is not None:
+        return "timeout" if isinstance(cause, TimeoutError) else "connection"
     if isinstance(exc, (openai.APITimeoutError, TimeoutError, httpx2.TimeoutException)):
         return "timeout"
     if isinstance(exc, (openai.APIConnectionError, httpx2.TransportError)):
@@ -122,6 +127,20 @@ def classify(exc: BaseException) -> ErrorKind:
     if isinstance(exc, openai.APIError):
         return "server"  # an error event inside a 200 stream: the server failed mid-answer
     return "other"
+
+
+def _transport_error(exc: BaseException) -> aiohttp.ClientError | None:
+    """The aiohttp error under the SDK's and httpx2's wrappers, when the transport failed.
+
+    The transport maps every aiohttp connection error to `httpx2.ConnectTimeout` (a refused
+    connection included), so the kind is read from aiohttp's own exception instead.
+    """
+    cause = exc.__cause__
+    for _ in range(4):  # SDK error <- httpx2 error <- aiohttp error
+        if cause is None or isinstance(cause, aiohttp.ClientError):
+            return cause
+        cause = cause.__cause__
+    return None
 
 
 def _status_and_headers(exc: BaseException) -> tuple[int | None, Mapping[str, str] | None]:
@@ -177,7 +196,7 @@ class OpenAIChatProvider:
         self._limits = limits or ModelLimits(concurrency=AdaptiveConcurrency(spec.max_concurrency))
         self._cost = cost or CostModel.for_spec(spec)
         # One connection per allowed request, so no request waits in the pool on its own timeout.
-        http_client = openai.DefaultAsyncHttpx2Client(
+        http_client = openai.DefaultAioHttpClient(
             limits=httpx2.Limits(
                 max_connections=spec.max_concurrency, max_keepalive_connections=spec.max_concurrency
             ),

@@ -191,6 +191,30 @@ async def test_connection_refused_is_retried_then_stored(sleeps: Sleeps) -> None
     assert (got.error_kind, got.attempts, len(sleeps)) == ("connection", 3, 2)
 
 
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                                        b"transfer-encoding: chunked\r\n\r\n7\r\ndata: {\r\n"],
+                         ids=["closed-before-reply", "closed-mid-stream"])
+async def test_a_dropped_connection_is_a_connection_error(sleeps: Sleeps, reply: bytes) -> None:
+    async def drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(drop, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    spec = ModelSpec(name="drops", base_url=f"http://127.0.0.1:{port}/v1", model="m", max_retries=1)
+    provider = OpenAIChatProvider(spec, api_key=None, sleep=sleeps)
+    try:
+        got = await provider.complete(ask("hi"))
+    finally:
+        await provider.aclose()
+        server.close()
+        await server.wait_closed()
+
+    assert (got.error_kind, got.attempts, got.retried) == ("connection", 2, ("connection",))
+
+
 # -- replay through the provider --
 
 
