@@ -7,8 +7,10 @@ Every client talks to `benchmarks/peer_server.py` (the test suite's OpenAI peer,
 own, fixed latency before the first byte), one after the other, at concurrency C. Each measured
 client runs as a child process, so its CPU time is its own rusage (start-up included):
 
-- `sdk`: `AsyncOpenAI(max_retries=0)` with a semaphore of C, streaming with usage, temperature 0,
-  max_tokens, warmed up by one request: the most a Python client using the SDK's objects does here;
+- `sdk`, `sdk (aiohttp)`: `AsyncOpenAI(max_retries=0)` over the SDK's default httpx2 transport and
+  over its aiohttp one (Turnout's), with a semaphore of C, streaming with usage, temperature 0,
+  max_tokens, warmed up by one request: the most a Python client using the SDK's objects does here.
+  The faster of the two at each C is the ceiling the 90 % target is read against;
 - `turnout/sqlite`, `turnout/postgres`: the whole `turnout run WATCH --json` (replay, scoring,
   storage, analysis) with the model's `max_concurrency: C`;
 - `promptfoo`: `promptfoo eval -j C --no-cache` on the same cases, and once with its default `-j`.
@@ -39,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `bench` package beside this file, however it is run
 from bench.cases import make_cases, promptfoo_config, turnout_yaml  # noqa: E402
 from bench.clients import (  # noqa: E402
-    engine_loop, install_promptfoo, measure_engine, measure_promptfoo, measure_sdk, measure_turnout, prepare_turnout,
+    SDK_TRANSPORTS, engine_loop, install_promptfoo, measure_engine, measure_promptfoo, measure_sdk, measure_turnout, prepare_turnout,
     scratch_postgres, sdk_loop)
 from bench.common import (  # noqa: E402
     HERE, PEER_CHECK_CONCURRENCY, PG_DATABASE, PROMPTFOO_VERSION, REPEAT_FROM_IDEAL, ROOT, Row)
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             # Per C, every client one after the other: figures compared with each other are taken
             # close in time, should anything else on the machine come and go.
             for c in concurrencies:
-                measures: list[Callable[[], Row | None]] = [partial(measure_sdk, peer, cases_file, n, c)]
+                measures: list[Callable[[], Row | None]] = [partial(measure_sdk, peer, cases_file, n, c, transport)
+                                                             for transport in SDK_TRANSPORTS]
                 repeat = args.repeat if c / args.latency_s >= REPEAT_FROM_IDEAL else 1
                 if not args.no_engine and (repeat > 1 or args.quick):  # latency-bound C tell it nothing
                     measures.append(partial(measure_engine, peer, cases_file, n, c))
@@ -163,9 +166,9 @@ def best_of(measures: list[Callable[[], Row | None]], repeat: int) -> list[Row]:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] in ("_sdk", "_engine"):
+    if len(sys.argv) in (5, 6) and sys.argv[1] in ("_sdk", "_engine"):
         sys.path.insert(0, str(ROOT))
         loop = sdk_loop if sys.argv[1] == "_sdk" else engine_loop
-        print(json.dumps(asyncio.run(loop(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])))))
+        print(json.dumps(asyncio.run(loop(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), *sys.argv[5:]))))
     else:
         sys.exit(main())

@@ -28,11 +28,16 @@ from bench.peer import Peer
 
 # -- the bare SDK loop (also the body of the `_sdk` child process) --
 
-async def sdk_loop(base_url: str, cases_file: Path, concurrency: int) -> dict[str, Any]:
+SDK_TRANSPORTS = {"httpx2": "sdk", "aiohttp": "sdk (aiohttp)"}
+"""The SDK's two HTTP transports (its default, and `openai[aiohttp]`'s), by their row labels."""
+
+
+async def sdk_loop(base_url: str, cases_file: Path, concurrency: int, transport: str = "httpx2") -> dict[str, Any]:
     import openai
 
     cases = [json.loads(line) for line in cases_file.read_text().splitlines()]
-    client = openai.AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    http_client = openai.DefaultAioHttpClient() if transport == "aiohttp" else openai.DefaultAsyncHttpx2Client()
+    client = openai.AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0, http_client=http_client)
     limit = asyncio.Semaphore(concurrency)
     errors, last_done = 0, 0.0
     # One request first, then the peer counts afresh: the SDK builds its response models on first
@@ -67,18 +72,18 @@ async def sdk_loop(base_url: str, cases_file: Path, concurrency: int) -> dict[st
     return {"n": len(cases), "errors": errors, "last_done": last_done}
 
 
-def measure_sdk(peer: Peer, cases_file: Path, n: int, concurrency: int) -> Row:
+def measure_sdk(peer: Peer, cases_file: Path, n: int, concurrency: int, transport: str = "httpx2") -> Row:
     peer.reset()
     before = peer.stats()
-    child = checked(run_child([PYTHON, str(REPLAY), "_sdk", peer.base_url, str(cases_file), str(concurrency)]),
-                     "the SDK loop")
+    child = checked(run_child([PYTHON, str(REPLAY), "_sdk", peer.base_url, str(cases_file), str(concurrency),
+                               transport]), "the SDK loop")
     stats, result = peer.stats(), json.loads(child.stdout)
-    return Row("sdk", concurrency, n, rate(n, stats, result["last_done"]), child.wall_s, child.cpu_s * 1000 / n,
+    return Row(SDK_TRANSPORTS[transport], concurrency, n, rate(n, stats, result["last_done"]), child.wall_s, child.cpu_s * 1000 / n,
                errors=result["errors"], peer_cpu_ms_per_item=peer_cpu(stats, n, before),
                other_cores=child.other_cores(before, stats), extra=child.phases(stats, result["last_done"]))
 
 
-async def engine_loop(base_url: str, cases_file: Path, concurrency: int) -> dict[str, Any]:
+async def engine_loop(base_url: str, cases_file: Path, concurrency: int, _transport: str = "") -> dict[str, Any]:
     """`evals.replay.replay` with the provider `turnout run` builds, and nothing stored."""
     from evals.models import ModelSpec
     from evals.providers.base import Request
@@ -208,7 +213,10 @@ def install_promptfoo() -> Path:
 
 
 def measure_promptfoo(peer: Peer, workdir: Path, binary: Path, n: int, concurrency: int | None) -> Row:
+    # No per-run debug log file: promptfoo 0.121 can crash writing it after the eval ("write after
+    # end", exit 1), and writing it is no part of an eval.
     env = {**os.environ, "PROMPTFOO_CACHE_ENABLED": "false", "PROMPTFOO_DISABLE_TELEMETRY": "1",
+           "PROMPTFOO_DISABLE_DEBUG_LOG": "1",
            "PROMPTFOO_DISABLE_UPDATE": "1", "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "",
            "NO_PROXY": "127.0.0.1,localhost", "OPENAI_API_KEY": "unused",
            "PROMPTFOO_CONFIG_DIR": str(workdir / "promptfoo-home"), "NODE_NO_WARNINGS": "1"}
