@@ -33,7 +33,7 @@ def test_quick_run_prints_and_writes_every_figure(tmp_path: Path) -> None:
     result = json.loads(out.read_text())
     clients = {(row["client"], row["concurrency"]) for row in result["rows"]}
     c = result["concurrency"][0]
-    assert {("sdk", c), ("turnout/sqlite", c), ("turnout/postgres", c)} <= clients
+    assert {("sdk", c), ("sdk (aiohttp)", c), ("turnout/sqlite", c), ("turnout/postgres", c)} <= clients
     for row in result["rows"]:
         assert row["items_per_s"] > 0, row
         assert row["errors"] == 0, row
