@@ -9,6 +9,7 @@ the same bytes the way the SDK's `SSEDecoder` and `AsyncStream` do (lines end at
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
@@ -17,7 +18,6 @@ from typing import NamedTuple, cast
 import anyio
 import httpx2
 import openai
-from anyio.lowlevel import checkpoint
 
 __all__ = ["Event", "EventDecoder", "iter_payloads"]
 
@@ -142,12 +142,11 @@ async def _drain(response: httpx2.Response) -> None:
     if response.is_closed:
         return
     try:
-        with anyio.move_on_after(DRAIN_TIMEOUT_S):
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
             # The transport's own bytes: `aiter_raw` would refuse a stream already being read.
             async for _ in cast("AsyncIterator[bytes]", response.stream):
-                await checkpoint()
-    except (*_TRANSPORT_ERRORS, httpx2.StreamConsumed):
+                pass
+    except (TimeoutError, *_TRANSPORT_ERRORS, httpx2.StreamConsumed):
         pass  # cleanup must not turn a finished answer into an error
     finally:
-        with anyio.CancelScope(shield=True):
-            await response.aclose()
+        await response.aclose()

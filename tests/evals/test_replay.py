@@ -17,6 +17,7 @@ from evals.providers.openai_chat import OpenAIChatProvider, estimate_tokens, ret
 from evals.replay import replay
 from evals.results import Completion
 from tests.peers.openai_peer import OpenAIPeer
+from tests.peers.tcp_proxy import TcpProxy
 
 
 class Sleeps(list[float]):
@@ -227,6 +228,21 @@ async def test_replay_respects_the_concurrency_bound(make: Any, peer: OpenAIPeer
 
     assert peer.max_in_flight == 4
     assert sum(len(b) for b in batches) == 40
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_connections_are_reused_across_answers(make: Any, peer: OpenAIPeer, stream: bool) -> None:
+    # Given the peer behind a proxy that counts the connections it accepts
+    with TcpProxy(int(peer.base_url.rsplit(":", 1)[1].split("/")[0])) as proxy:
+        provider = make(base_url=f"http://127.0.0.1:{proxy.port}/v1", max_concurrency=4, stream=stream)
+        requests = [ask(f"ANSWER: a{i}", f"c{i}") for i in range(40)]
+
+        # When 40 answers are replayed, at most 4 at once
+        got = [c async for b in replay(requests, provider=provider, max_concurrency=4) for c in b]
+
+    # Then every answer is whole, and they came over no more connections than requests in flight
+    assert sorted(c.output or "" for c in got) == sorted(f"a{i}" for i in range(40))
+    assert 1 <= proxy.accepted <= 4
 
 
 async def test_replay_survives_random_faults(make: Any) -> None:
