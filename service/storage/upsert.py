@@ -28,7 +28,10 @@ def _upsert(session: Session, table: type[SQLModel], rows: Sequence[dict[str, An
     sa_table = table.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(sa_table).values(list(rows))
+    # One single-row statement executed with every row's parameters: SQLAlchemy compiles it once
+    # (cached) and batches the rows itself ("insertmanyvalues"), instead of compiling a statement
+    # with a bound parameter per column per row on every call.
+    statement = insert(sa_table)
     if update:
         statement = statement.on_conflict_do_update(
             index_elements=list(keys), set_={name: statement.excluded[name] for name in update})
@@ -36,4 +39,4 @@ def _upsert(session: Session, table: type[SQLModel], rows: Sequence[dict[str, An
         statement = statement.on_conflict_do_nothing(index_elements=list(keys))
     # RETURNING counts the rows written on both dialects (rowcount is -1 for batched statements).
     key_column = sa_table.primary_key.columns.values()[0]
-    return len(session.execute(statement.returning(key_column)).all())
+    return len(session.execute(statement.returning(key_column), list(rows)).all())
