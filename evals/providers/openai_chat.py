@@ -130,12 +130,12 @@ def classify(exc: BaseException) -> ErrorKind:
 
 
 def _transport_error(exc: BaseException) -> aiohttp.ClientError | None:
-    """The aiohttp error under the SDK's and httpx2's wrappers, when the transport failed.
+    """The aiohttp error under the SDK's and httpx2's wrappers (or raised as is), when the transport failed.
 
     The transport maps every aiohttp connection error to `httpx2.ConnectTimeout` (a refused
     connection included), so the kind is read from aiohttp's own exception instead.
     """
-    cause = exc.__cause__
+    cause: BaseException | None = exc
     for _ in range(4):  # SDK error <- httpx2 error <- aiohttp error
         if cause is None or isinstance(cause, aiohttp.ClientError):
             return cause

@@ -9,11 +9,14 @@ from contextlib import aclosing
 from email.utils import formatdate
 from typing import Any
 
+import aiohttp
+import httpx2
+import openai
 import pytest
 
 from evals.models import ModelSpec, Pricing
 from evals.providers.base import Request
-from evals.providers.openai_chat import OpenAIChatProvider, estimate_tokens, retry_after_s
+from evals.providers.openai_chat import OpenAIChatProvider, classify, estimate_tokens, retry_after_s
 from evals.replay import replay
 from evals.results import Completion
 from tests.peers.openai_peer import OpenAIPeer
@@ -214,6 +217,26 @@ async def test_a_dropped_connection_is_a_connection_error(sleeps: Sleeps, reply:
         await server.wait_closed()
 
     assert (got.error_kind, got.attempts, got.retried) == ("connection", 2, ("connection",))
+
+
+def test_transport_errors_are_classified_by_aiohttps_own_exception() -> None:
+    request = httpx2.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+
+    def wrapped(cause: BaseException) -> openai.APITimeoutError:
+        # as the SDK raises it: its error <- the transport's httpx2 error <- aiohttp's
+        try:
+            try:
+                raise httpx2.ConnectTimeout(str(cause)) from cause
+            except httpx2.ConnectTimeout as mapped:
+                raise openai.APITimeoutError(request=request) from mapped
+        except openai.APITimeoutError as sdk_error:
+            return sdk_error
+
+    assert classify(wrapped(aiohttp.ServerDisconnectedError())) == "connection"
+    assert classify(wrapped(aiohttp.ServerTimeoutError())) == "timeout"
+    assert classify(aiohttp.ClientPayloadError("cut")) == "connection"  # raised as is, unmapped
+    assert classify(aiohttp.SocketTimeoutError()) == "timeout"
+    assert classify(openai.APITimeoutError(request=request)) == "timeout"  # no aiohttp cause
 
 
 # -- replay through the provider --
