@@ -2,8 +2,8 @@
 
 The SDK sends over its aiohttp transport (`openai[aiohttp]`): aiohttp parses HTTP in C, which
 lets one process keep more requests in flight than the default httpx2 transport (benchmarks/replay.py
-measures both). The SDK's own retries are off: this module retries, so every attempt is counted on the Completion,
-and it alone decides what is retryable (`classify`). Every attempt passes through the model's
+measures both). The SDK's own retries are off: this module retries, so every attempt is counted on
+the Completion, and it alone decides what is retryable (`classify`). Every attempt passes through the model's
 `ModelLimits` (adaptive concurrency, rpm/tpm, pauses a server asked for) and reports back how it
 ended, headers included.
 """
@@ -338,9 +338,9 @@ class OpenAIChatProvider:
         """A streamed answer, read as plain JSON chunks (`sse.iter_payloads`) rather than SDK objects.
 
         The request goes through the client's generic `post` with the body as built here: the
-        typed `chat.completions.create` walks every message through the SDK's type-driven
-        transform first, which cost as much CPU as the rest of the request path and changes
-        nothing in a body of plain JSON values.
+        typed `chat.completions.create` first walks every message through the SDK's type-driven
+        transform, about a third of the CPU of its whole request path at concurrency 64, which
+        changes nothing in a body of plain JSON values.
         """
         started = time.perf_counter()
         body = {**self._kwargs, **self._extra_body, "model": self._spec.model, "messages": messages,
