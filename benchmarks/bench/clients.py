@@ -83,7 +83,7 @@ def measure_sdk(peer: Peer, cases_file: Path, n: int, concurrency: int, transpor
                other_cores=child.other_cores(before, stats), extra=child.phases(stats, result["last_done"]))
 
 
-async def engine_loop(base_url: str, cases_file: Path, concurrency: int, _transport: str = "") -> dict[str, Any]:
+async def engine_loop(base_url: str, cases_file: Path, concurrency: int) -> dict[str, Any]:
     """`evals.replay.replay` with the provider `turnout run` builds, and nothing stored."""
     from evals.models import ModelSpec
     from evals.providers.base import Request
