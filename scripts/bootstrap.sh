@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (if needed) and install Turnout with the given extras, e.g. `scripts/bootstrap.sh dev,api,local`.
-# llama-cpp-python (extra `local`) compiles once (~12 min on 2 cores); pip caches the wheel afterwards.
+# llama-cpp-python (extra `local`) is built once per version and CPU flags (scripts/llama_wheel.sh, 4-12 min on
+# 2 cores) into a cache outside the clone, and installed from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="${1:-dev}"
@@ -24,7 +25,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 case ",$extras," in
   *,local,*)  # llama-cpp-python compiles llama.cpp
-    command -v c++ >/dev/null 2>&1 || apt_install build-essential || {
-      echo "the [local] extra compiles llama.cpp: install a C++ compiler (build-essential)" >&2; exit 1; } ;;
+    command -v c++ >/dev/null 2>&1 && command -v objdump >/dev/null 2>&1 || apt_install build-essential || {
+      echo "the [local] extra compiles llama.cpp: install a C++ compiler (build-essential)" >&2; exit 1; }
+    scripts/llama_wheel.sh ;;
 esac
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"
