@@ -9,7 +9,8 @@ from evals.providers.base import Request
 from evals.providers.openai_chat import OpenAIChatProvider
 from evals.replay import replay
 from evals.results import Completion
-from tests.integration.llama_server import LlamaServer, llama_server  # noqa: F401 - the fixture
+from service.cli.local_model import LocalModel
+from tests.integration.llama_server import llama_server  # noqa: F401 - the fixture
 
 # Checked by hand with this model at temperature 0: the system line makes it answer directly
 # ("The capital of France is Paris."); without it, it starts with "L'Étoile, la Marseillaise."
@@ -21,7 +22,7 @@ CASES = {
 }
 
 
-async def _replay(server: LlamaServer, *, stream: bool) -> dict[str, Completion]:
+async def _replay(server: LocalModel, *, stream: bool) -> dict[str, Completion]:
     spec = ModelSpec(
         name="smollm2",
         base_url=server.base_url,
@@ -44,7 +45,7 @@ async def _replay(server: LlamaServer, *, stream: bool) -> dict[str, Completion]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
-async def test_smollm2_answers_through_replay(llama_server: LlamaServer, stream: bool) -> None:  # noqa: F811
+async def test_smollm2_answers_through_replay(llama_server: LocalModel, stream: bool) -> None:  # noqa: F811
     got = await _replay(llama_server, stream=stream)
 
     assert set(got) == set(CASES)
