@@ -18,6 +18,7 @@ from datetime import datetime
 
 from evals.cost import Budget, CostModel, share_by_busy_time
 from evals.limits.breaker import CircuitBreaker, ReplayStopped
+from evals.models import ModelSpec
 from evals.providers.base import Provider, Request
 from evals.prompts import build_messages
 from evals.replay import replay
@@ -156,8 +157,20 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
         reason = None
         state = "finished"
         if run.n_total and run.n_errors == run.n_total:
-            state, reason = "failed", f"all {run.n_total} cases failed; see `turnout results {run_id}`"
+            kinds = results.error_kinds(session, run_id=run_id)
+            state, reason = "failed", all_failed_reason(plan.model, kinds, n_total=run.n_total, run_id=run_id)
         runs.set_run_state(session, run_id=run_id, state=state, reason=reason)
+
+
+def all_failed_reason(model: ModelSpec, kinds: dict[str, int], *, n_total: int, run_id: int) -> str:
+    """Why a run whose every case failed failed: an endpoint that was never reached is named as
+    down, instead of leaving a user to read a table of connection errors and timeouts."""
+    unreachable = kinds.get("connection", 0) + kinds.get("timeout", 0)
+    if kinds.get("connection") and unreachable == n_total and model.base_url:
+        detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        return (f"endpoint down: {model.base_url} could not be reached for any of the {n_total} cases ({detail}); "
+                f"is the server running? See `turnout results {run_id}`")
+    return f"all {n_total} cases failed; see `turnout results {run_id}`"
 
 
 async def score_cycle(cycle_id: int, *, specs: list[ScorerSpec] | None = None, run_ids: list[int] | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from evals.cases import sha256_hex
 from evals.results import Completion, Score
@@ -140,3 +140,10 @@ def run_latencies(session: Session, *, run: RunRow) -> list[float]:
     """Latencies of a run's answered completions, in ms."""
     return [value for value in session.exec(select(CompletionRow.latency_ms).where(
         CompletionRow.run_id == run.id, col(CompletionRow.latency_ms).is_not(None))).all() if value is not None]
+
+
+def error_kinds(session: Session, *, run_id: int) -> dict[str, int]:
+    """How many of a run's completions failed, by error kind (`connection`, `timeout`, ...)."""
+    rows = session.exec(select(CompletionRow.error_kind, func.count()).where(
+        CompletionRow.run_id == run_id, col(CompletionRow.error).is_not(None)).group_by(CompletionRow.error_kind))
+    return {kind or "other": int(n) for kind, n in rows}
