@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+
 import pytest
 
 from evals.models import ModelSpec
@@ -65,3 +67,12 @@ async def test_smollm2_answers_through_replay(llama_server: LocalModel, stream: 
         assert not any(c.tokens_estimated for c in got.values())
         assert all(c.ttft_ms is None for c in got.values())
     assert "paris" in (got["france"].output or "").casefold()
+
+
+def test_the_installed_llama_cpp_build_is_portable() -> None:
+    """scripts/llama_wheel.sh builds without -march=native: no AMX (which faults on some CPUs) and no AVX-512."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    features = llama_cpp.llama_print_system_info().decode()
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert "AVX2 = 1" in features, features
+    assert "AMX" not in features and "AVX512" not in features, features
