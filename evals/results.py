@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "bad_request", "bad_response", "other"]
-"""How a failed call failed; the first four are retryable."""
+ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "bad_request", "bad_response",
+                    "context_length", "other"]
+"""How a failed call failed; the first four are retryable. `context_length`: the case's prompt does not
+fit the model's context window, which no retry changes (a per-case failure, not the run's)."""
 
 RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
 

@@ -303,12 +303,41 @@ def to_completions(requests: Sequence[Request], outputs: Sequence[RequestOutputL
     return MappedBatch(completions, timing)
 
 
-def failed_batch(requests: Sequence[Request], exc: BaseException, *, served_model: str) -> list[Completion]:
+def fits_context(prompt_tokens: int, max_model_len: int) -> bool:
+    """Whether vLLM's `LLM.chat` will run a prompt of this many tokens (chat template applied).
+
+    `LLM.chat` checks the prompt alone against `max_model_len` (it reserves no room for `max_tokens`:
+    generation stops at the window with finish_reason `length`), and its input processor refuses a
+    prompt that fills the window, since every request generates at least one token.
+    """
+    return prompt_tokens < max_model_len
+
+
+def context_length_failure(request: Request, *, prompt_tokens: int, max_model_len: int,
+                           served_model: str) -> Completion:
+    """The completion stored for a case whose prompt does not fit the engine's context window."""
+    error = (f"the prompt is {prompt_tokens} tokens (chat template applied) and the engine's max_model_len is "
+             f"{max_model_len}: vLLM runs prompts of at most {max_model_len - 1} tokens (one is left for the "
+             "answer); shorten the case, or raise options.max_model_len (or context_window) if the model allows")
+    return _failed(request, error, "context_length", served_model)
+
+
+def failed_batch(requests: Sequence[Request], exc: BaseException, *, served_model: str,
+                 client_errors: tuple[type[BaseException], ...] = (ValueError,)) -> list[Completion]:
     """Every request of a batch whose `LLM.chat` call raised, with the error stored as data.
 
-    vLLM rejects a whole batch with a `ValueError` for bad input (a prompt longer than
-    `max_model_len`): `bad_request`. Anything else (CUDA out of memory, a dead engine) is `server`.
+    Args:
+        requests: The requests of the failed call.
+        exc: What the call raised.
+        served_model: The name stored with every completion.
+        client_errors: vLLM's classes for an error caused by the request: `VLLMClientError` since
+            vLLM 0.27 (its `VLLMValidationError` covers a prompt over `max_model_len`); `ValueError`
+            for older vLLM, which raised that for bad input. Those are `bad_request`; anything else
+            (CUDA out of memory, a dead engine) is `server`.
+
+    Returns:
+        One failed completion per request, in the requests' order.
     """
-    kind: ErrorKind = "bad_request" if isinstance(exc, ValueError) else "server"
+    kind: ErrorKind = "bad_request" if isinstance(exc, client_errors) else "server"
     error = f"vLLM batch failed: {type(exc).__name__}: {exc}"
     return [_failed(request, error, kind, served_model) for request in requests]

@@ -14,11 +14,15 @@ from evals.errors import ConfigError
 from evals.models import ModelSpec
 from evals.providers import vllm_batch
 from evals.providers.base import Request
+from evals.results import RETRYABLE
 from tests.peers.vllm_standin import (
     CompletionOutput,
     RequestMetrics,
     RequestOutput,
     RequestStateStats,
+    VLLMClientError,
+    VLLMServerError,
+    VLLMValidationError,
 )
 
 
@@ -167,6 +171,28 @@ def test_a_failed_batch_is_stored_on_every_case_as_data(exc: Exception, kind: st
     completions = vllm_batch.failed_batch(requests(3), exc, served_model="m")
     assert [(c.case_id, c.output, c.error_kind) for c in completions] == [(f"c{i}", None, kind) for i in range(3)]
     assert all(str(exc) in (c.error or "") for c in completions)
+
+
+@pytest.mark.parametrize(("exc", "kind"), [
+    (VLLMValidationError("This model's maximum context length is 8192 tokens. However, you requested 0 output "
+                         "tokens and your prompt contains at least 8193 input tokens, for a total of at least 8193 "
+                         "tokens.", parameter="input_tokens", value=8193), "bad_request"),
+    (VLLMServerError("the engine core died"), "server"),
+    # vLLM >= 0.27 raises ValueError for its own faults too: not the request's
+    (ValueError("invalid shape for the KV cache"), "server"),
+])
+def test_vllm_client_errors_are_told_apart_by_class(exc: Exception, kind: str) -> None:
+    completions = vllm_batch.failed_batch(requests(2), exc, served_model="m", client_errors=(VLLMClientError,))
+    assert {c.error_kind for c in completions} == {kind}
+
+
+def test_a_prompt_fits_when_one_token_is_left_for_the_answer() -> None:
+    assert [vllm_batch.fits_context(n, 4096) for n in (4095, 4096, 4097)] == [True, False, False]
+    (c,) = [vllm_batch.context_length_failure(requests(1)[0], prompt_tokens=5000, max_model_len=4096,
+                                              served_model="m")]
+    assert (c.output, c.error_kind, c.served_model) == (None, "context_length", "m")
+    assert "5000 tokens" in (c.error or "") and "max_model_len is 4096" in (c.error or "")
+    assert "context_length" not in RETRYABLE
 
 
 def test_served_model_is_the_adapter_when_one_is_applied() -> None:

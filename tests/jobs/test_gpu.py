@@ -7,6 +7,7 @@ caching and the mapping in evals.providers.vllm_batch.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,14 @@ from evals.models import ModelSpec
 from evals.providers.base import Request
 from jobs import gpu
 from jobs.providers import ProviderUnavailable
-from tests.peers.vllm_standin import TOKEN_S, TTFT_S, FakeVllm, LoRARequest, SamplingParams
+from tests.peers.vllm_standin import (
+    TOKEN_S,
+    TTFT_S,
+    FakeVllm,
+    LoRARequest,
+    SamplingParams,
+    VLLMValidationError,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +37,8 @@ def fresh_process() -> Iterator[None]:
 
 
 def api(fake: FakeVllm) -> gpu.VllmApi:
-    return gpu.VllmApi(llm=fake.llm, sampling_params=fake.sampling_params, lora_request=fake.lora_request)
+    return gpu.VllmApi(llm=fake.llm, sampling_params=fake.sampling_params, lora_request=fake.lora_request,
+                       client_errors=fake.client_errors)
 
 
 def spec(**overrides: Any) -> ModelSpec:
@@ -99,11 +108,10 @@ def test_the_engine_is_loaded_once_per_process_for_runs_of_the_same_model() -> N
     gpu.replay_batch(model, cases(3), api=api(fake))
     gpu.replay_batch(model.model_copy(update={"name": "llama-again", "params": {"temperature": 1}}),
                      cases(2, repetition=1), api=api(fake))
-    # then one engine was built, with the model's engine arguments, and it served both runs
+    # then one engine was built, with exactly the model's engine arguments, and it served both runs
     (engine,) = fake.engines
-    assert engine.engine_args == {"model": "meta-llama/Llama-3.1-8B-Instruct", "tensor_parallel_size": 2,
-                                  "dtype": "bfloat16", "max_model_len": 4096, "gpu_memory_utilization": 0.9,
-                                  "enable_lora": False, "disable_log_stats": False}
+    assert fake.passed == [{"model": "meta-llama/Llama-3.1-8B-Instruct", "tensor_parallel_size": 2,
+                            "dtype": "bfloat16", "max_model_len": 4096, "disable_log_stats": False}]
     assert len(engine.calls) == 2
 
 
@@ -152,12 +160,88 @@ def test_a_failed_batch_is_stored_as_per_case_errors_and_the_engine_is_reloaded(
     assert len(fake.engines) == 2
 
 
-def test_a_prompt_longer_than_max_model_len_fails_the_batch_as_bad_request() -> None:
+def test_a_prompt_longer_than_max_model_len_fails_alone_and_the_others_are_answered() -> None:
     fake = FakeVllm()
-    completions = gpu.replay_batch(spec(context_window=6), cases(2), api=api(fake))
-    assert fake.engines[0].engine_args["max_model_len"] == 6
+    run = cases(3)
+    run[1] = Request(case_id="case-1", repetition=0, messages=[
+        {"role": "user", "content": "Long question " + " ".join(["word"] * 40) + "\nANSWER: answer 1"}])
+    # when the run goes to an engine whose window holds the short cases (about 15 tokens) only
+    completions = gpu.replay_batch(spec(context_window=30), run, api=api(fake))
+    # then the long case failed alone, as a context_length error naming its length and the limit
+    long = completions[1]
+    assert (long.case_id, long.output, long.error_kind) == ("case-1", None, "context_length")
+    assert "is 47 tokens" in (long.error or "") and "max_model_len is 30" in (long.error or "")
+    # and the others were answered, in one chat call that did not carry the long one
+    assert [(c.case_id, c.output) for c in (completions[0], completions[2])] == [
+        ("case-0", "answer 0"), ("case-2", "answer 2")]
+    (call,) = fake.engines[0].calls
+    assert call.messages == [run[0].messages, run[2].messages]
+
+
+def test_the_pre_check_refuses_what_vllm_refuses_and_nothing_more() -> None:
+    fake = FakeVllm()
+    engine = fake.llm("m", max_model_len=16)
+    tokenizer = engine.get_tokenizer()
+
+    def prompt_of(n: int) -> list[dict[str, str]]:  # the template adds 2 tokens: "<|user|>" and "<|assistant|>"
+        return [{"role": "user", "content": " ".join(f"w{i}" for i in range(n - 2))}]
+
+    for n in (15, 16, 17):
+        text = tokenizer.apply_chat_template(prompt_of(n), tokenize=False, add_generation_prompt=True)
+        assert isinstance(text, str) and len(tokenizer.encode(text, add_special_tokens=False)) == n
+    # vLLM runs 15 tokens in a window of 16, and refuses 16 (no room to answer) and 17
+    assert engine.chat(prompt_of(15), use_tqdm=False)[0].outputs
+    for n in (16, 17):
+        with pytest.raises(VLLMValidationError):
+            engine.chat(prompt_of(n), use_tqdm=False)
+    completions = gpu.replay_batch(spec(), [Request(case_id=f"n{n}", repetition=0, messages=prompt_of(n))
+                                            for n in (15, 16, 17)], engine=engine, api=api(fake))
+    assert [c.error_kind for c in completions] == [None, "context_length", "context_length"]
+    assert len(engine.calls) == 4  # three direct calls above, then one batch holding only the 15-token case
+
+
+def test_a_client_error_fails_the_batch_as_bad_request_and_keeps_the_engine() -> None:
+    refusal = VLLMValidationError("temperature must be non-negative, got -1.", parameter="temperature", value=-1)
+    fake = FakeVllm(engine_options={"fail_with": refusal})
+    completions = gpu.replay_batch(spec(), cases(2), api=api(fake))
     assert {c.error_kind for c in completions} == {"bad_request"}
-    assert "maximum model length" in (completions[0].error or "")
+    assert "(parameter=temperature, value=-1)" in (completions[0].error or "")
+    # the request was at fault, not the engine: the next run uses the same engine, never shut down
+    gpu.replay_batch(spec(), cases(1), api=api(fake))
+    assert fake.events == ["build 1"] and len(fake.engines[0].calls) == 2
+
+
+def test_a_server_error_unloads_the_engine_before_the_next_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeVllm(engine_options={"fail_with": RuntimeError("CUDA error: an illegal memory access")}, retain=False)
+    alive_after_collect: list[list[int]] = []
+    real_collect = gc.collect
+
+    def collect(*args: Any) -> int:
+        found = real_collect(*args)
+        alive_after_collect.append(fake.alive())
+        return found
+
+    monkeypatch.setattr(gc, "collect", collect)
+    completions = gpu.replay_batch(spec(), cases(2), api=api(fake))
+    assert {c.error_kind for c in completions} == {"server"}
+    # the engine core was shut down, then the engine collected: no reference (a local, a traceback) held it
+    assert fake.events == ["build 1", "shutdown 1"]
+    assert alive_after_collect == [[]]
+    monkeypatch.undo()
+    # and nothing referenced the engine any more when the next run built its own (which fails too)
+    gpu.replay_batch(spec(), cases(1), api=api(fake))
+    assert fake.events == ["build 1", "shutdown 1", "build 2", "shutdown 2"]
+    assert fake.alive_at_build == [[], []] and fake.alive() == []
+
+
+def test_other_engine_args_shut_the_first_engine_down_before_building_the_second() -> None:
+    fake = FakeVllm(retain=False)
+    gpu.replay_batch(spec(options={"dtype": "bfloat16"}), cases(1), api=api(fake))
+    gpu.replay_batch(spec(options={"dtype": "float16"}), cases(1), api=api(fake))
+    assert fake.events == ["build 1", "shutdown 1", "build 2"]
+    assert fake.alive_at_build == [[], []]
+    gpu.clear_engines()
+    assert fake.events[-1] == "shutdown 2" and fake.alive() == []
 
 
 def test_params_vllm_cannot_take_make_the_worker_refuse_the_run_before_loading() -> None:

@@ -6,9 +6,32 @@ its per-request metrics, either V1's `RequestStateStats` (engine-core stamps on 
 `first_token_latency`) or V0's `RequestMetrics` (wall-clock stamps). `SamplingParams` and
 `LoRARequest` take vLLM's keyword names and refuse others, as vLLM does.
 
-Behaviour copied from vLLM: without `sampling_params` at most 16 tokens are generated; a prompt
-longer than `max_model_len` fails the whole call with `ValueError`; a `lora_request` on an engine
-built without `enable_lora` fails too; outputs come back in the conversations' order.
+Behaviour taken from vLLM's source (vllm-project/vllm, read through the search index):
+- Errors (`vllm/exceptions.py`, after PR #49665 of 2026-07, the hierarchy of vLLM >= 0.27):
+  `VLLMError(Exception)` splits into `VLLMClientError` (the request's fault, HTTP 4xx) and
+  `VLLMServerError` (5xx); `VLLMValidationError(VLLMClientError)` takes `parameter=` and `value=`
+  and appends ` (parameter=..., value=...)` to its message.
+- `LLM.chat` (`vllm/entrypoints/llm.py`, commit 10fdb8f0): renders each conversation with the
+  tokenizer's chat template (`tokenize=False`), then encodes it with `add_special_tokens=False`,
+  under `TokenizeParams(max_total_tokens=model_config.max_model_len)` with no output budget: the
+  prompt alone is checked against `max_model_len`, and encoding stops at `max_model_len + 1` tokens.
+- A prompt over `max_model_len` (`vllm/renderers/params.py`, `_token_len_check`, wording of
+  v0.24-v0.30 as quoted by users of those versions): `VLLMValidationError("This model's maximum
+  context length is N tokens. However, you requested 0 output tokens and your prompt contains at
+  least P input tokens, ...", parameter="input_tokens", value=P)`. A prompt of exactly
+  `max_model_len` tokens leaves no room for the one token every request generates and is refused
+  by the input processor (`vllm/v1/engine/input_processor.py`): "The decoder prompt (length N) plus
+  the number of requested output tokens (at least 1) is longer than the maximum model length of N".
+  Either error fails the whole `chat` call: no request of the batch is answered.
+- `LLM.get_tokenizer()` returns the engine's tokenizer; `LLM.model_config.max_model_len` is always
+  an int (derived from the model's config when not given); `LLM.llm_engine.engine_core` is the
+  engine-core client whose `shutdown()` stops the engine core and frees its GPU memory.
+- Without `sampling_params` at most 16 tokens are generated; a `lora_request` on an engine built
+  without `enable_lora` is refused; outputs come back in the conversations' order.
+The snapshot read is not tagged 0.33 (the index holds many versions of each file; the error
+hierarchy and `LLM.chat` above are from 2026 revisions); where it differed by version, the newest
+wording found was used.
+
 The "model" answers `xyz` when the last user message has a line `ANSWER: xyz`, else echoes it;
 a token is a whitespace-separated word.
 """
@@ -16,6 +39,7 @@ a token is a whitespace-separated word.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,6 +56,95 @@ TTFT_S = 0.020
 """Each request's first token arrives this long after the previous request's (in order of arrival)."""
 TOKEN_S = 0.002
 """Decode time per generated token."""
+
+
+DERIVED_MAX_MODEL_LEN = 8192
+"""`max_model_len` when the engine arguments name none (vLLM reads it from the model's config)."""
+
+
+class VLLMError(Exception):
+    """vLLM's base error (`vllm/exceptions.py`)."""
+
+
+class VLLMClientError(VLLMError):
+    """An error caused by the request (vLLM's entrypoints answer it with a 4xx)."""
+
+
+class VLLMServerError(VLLMError):
+    """An error caused by the engine (5xx)."""
+
+
+class VLLMValidationError(VLLMClientError):
+    """A request vLLM refuses to run; `str()` names the parameter and the value, as vLLM's does."""
+
+    def __init__(self, message: str, *, parameter: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+
+    def __str__(self) -> str:
+        extras = [f"{name}={v}" for name, v in (("parameter", self.parameter), ("value", self.value)) if v is not None]
+        base = super().__str__()
+        return f"{base} ({', '.join(extras)})" if extras else base
+
+
+class FakeTokenizer:
+    """The Hugging Face tokenizer `LLM.get_tokenizer()` returns, for the two calls a chat prompt needs.
+
+    The chat template writes one `<|role|> content` line per message, then the assistant's turn;
+    a token is a whitespace-separated word (ids handed out in order of first sight).
+    """
+
+    def __init__(self) -> None:
+        self._vocab: dict[str, int] = {}
+
+    def apply_chat_template(self, conversation: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+                            *, chat_template: str | None = None, add_generation_prompt: bool = False,
+                            continue_final_message: bool = False, tokenize: bool = True,
+                            return_dict: bool = False, **kwargs: Any) -> str | list[int]:
+        """`PreTrainedTokenizerBase.apply_chat_template`: the rendered text, or its ids when `tokenize`."""
+        if return_dict:
+            raise NotImplementedError("the stand-in renders text or ids, not a BatchEncoding")
+        text = "".join(f"<|{m['role']}|> {m['content']}\n" for m in conversation)
+        if add_generation_prompt:
+            text += "<|assistant|>"
+        return self.encode(text, add_special_tokens=False) if tokenize else text
+
+    def encode(self, text: str, truncation: bool | None = None, max_length: int | None = None,
+               add_special_tokens: bool = True) -> list[int]:
+        """`PreTrainedTokenizerBase.encode` (this vocabulary has no special tokens to add)."""
+        ids = [self._vocab.setdefault(word.strip(), len(self._vocab) + 1) for word in _TOKEN.findall(text)]
+        return ids[:max_length] if truncation and max_length is not None else ids
+
+
+@dataclass
+class ModelConfig:
+    """vLLM's `ModelConfig`, the field read here."""
+
+    max_model_len: int
+
+
+class EngineCoreClient:
+    """vLLM V1's engine-core client (`LLM.llm_engine.engine_core`); `shutdown()` is recorded."""
+
+    def __init__(self, number: int, events: list[str]) -> None:
+        self.number = number
+        self.events = events
+        self.is_shut_down = False
+
+    def shutdown(self) -> None:
+        """Stop the engine core (vLLM: its process exits and gives the GPU memory back)."""
+        if not self.is_shut_down:
+            self.events.append(f"shutdown {self.number}")
+        self.is_shut_down = True
+
+
+@dataclass
+class LLMEngine:
+    """vLLM V1's `LLMEngine`, the attributes read here."""
+
+    engine_core: EngineCoreClient
+    model_config: ModelConfig
 
 
 @dataclass(kw_only=True)
@@ -131,11 +244,6 @@ def standin_answer(conversation: list[dict[str, Any]]) -> str:
     return found.group(1) if found else text
 
 
-def render(conversation: list[dict[str, Any]]) -> str:
-    """A chat template: one `<|role|> content` line per message, then the assistant's turn."""
-    return "".join(f"<|{m['role']}|> {m['content']}\n" for m in conversation) + "<|assistant|>"
-
-
 @dataclass
 class ChatCall:
     """One recorded `FakeLLM.chat` call."""
@@ -153,7 +261,8 @@ class FakeLLM:
                  max_model_len: int | None = None, gpu_memory_utilization: float = 0.9,
                  enable_lora: bool = False, metrics: MetricsShape = "v1",
                  answer: Callable[[list[dict[str, Any]]], str] = standin_answer,
-                 fail_with: BaseException | None = None, **engine_kwargs: Any) -> None:
+                 fail_with: BaseException | None = None, number: int = 1, events: list[str] | None = None,
+                 **engine_kwargs: Any) -> None:
         self.model = model
         self.engine_args: dict[str, Any] = {
             "model": model, "tensor_parallel_size": tensor_parallel_size, "dtype": dtype,
@@ -164,11 +273,33 @@ class FakeLLM:
         self.fail_with = fail_with
         """When set, the next `chat` call raises it (as a dead engine or CUDA OOM would)."""
         self.calls: list[ChatCall] = []
-        self._vocab: dict[str, int] = {}
+        self.tokenizer = FakeTokenizer()
+        self.model_config = ModelConfig(max_model_len=max_model_len or DERIVED_MAX_MODEL_LEN)
+        self.llm_engine = LLMEngine(engine_core=EngineCoreClient(number, events if events is not None else []),
+                                    model_config=self.model_config)
         self._request_counter = 0
 
+    def get_tokenizer(self) -> FakeTokenizer:
+        """`LLM.get_tokenizer()`."""
+        return self.tokenizer
+
     def _tokens(self, text: str) -> list[int]:
-        return [self._vocab.setdefault(word.strip(), len(self._vocab) + 1) for word in _TOKEN.findall(text)]
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def _check_length(self, prompt_len: int) -> None:
+        limit = self.model_config.max_model_len
+        if prompt_len > limit:  # the renderer: encoding stopped at limit + 1, hence "at least"
+            shown = limit + 1
+            raise VLLMValidationError(
+                f"This model's maximum context length is {limit} tokens. However, you requested 0 output tokens "
+                f"and your prompt contains at least {shown} input tokens, for a total of at least {shown} tokens. "
+                "Please reduce the length of the input prompt or the number of requested output tokens.",
+                parameter="input_tokens", value=shown)
+        if prompt_len == limit:  # the input processor: no room left for the first generated token
+            raise VLLMValidationError(
+                f"The decoder prompt (length {prompt_len}) plus the number of requested output tokens (at least 1) "
+                f"is longer than the maximum model length of {limit}. Make sure that `max_model_len` is no smaller "
+                "than the number of text tokens (prompt + requested output tokens).")
 
     def chat(self, messages: list[dict[str, Any]] | list[list[dict[str, Any]]],
              sampling_params: SamplingParams | list[SamplingParams] | None = None,
@@ -183,18 +314,22 @@ class FakeLLM:
         params = sampling_params if isinstance(sampling_params, SamplingParams) else SamplingParams()
         self.calls.append(ChatCall([list(c) for c in conversations], params if sampling_params else None,
                                    bool(use_tqdm), lora_request))
+        if self.llm_engine.engine_core.is_shut_down:
+            raise RuntimeError("the engine core was shut down")  # as vLLM's EngineDeadError would say
         if self.fail_with is not None:
             exc, self.fail_with = self.fail_with, None
             raise exc
         if lora_request is not None and not self.engine_args["enable_lora"]:
-            raise ValueError(f"LoRA is not enabled! lora_request {lora_request}")
-        prompts = [self._tokens(render(c)) for c in conversations]
-        limit = self.engine_args["max_model_len"]
-        for ids in prompts:
-            if limit is not None and len(ids) > limit:
-                raise ValueError(f"The decoder prompt (length {len(ids)}) is longer than the maximum model "
-                                 f"length of {limit}. Make sure that `max_model_len` is no smaller than the "
-                                 "number of text tokens.")
+            raise VLLMValidationError(f"LoRA is not enabled! lora_request {lora_request}", parameter="lora_request")
+        limit = self.model_config.max_model_len
+        prompts = []
+        for c in conversations:
+            text = self.tokenizer.apply_chat_template(c, chat_template=chat_template, tokenize=False,
+                                                      add_generation_prompt=add_generation_prompt)
+            assert isinstance(text, str)
+            ids = self.tokenizer.encode(text, truncation=True, max_length=limit + 1, add_special_tokens=False)
+            self._check_length(len(ids))
+            prompts.append(ids)
         return [self._output(i, c, ids, params, lora_request) for i, (c, ids) in enumerate(zip(conversations, prompts))]
 
     def _output(self, index: int, conversation: list[dict[str, Any]], prompt_ids: list[int],
@@ -237,13 +372,35 @@ class FakeVllm:
 
     engine_options: dict[str, Any] = field(default_factory=dict)
     """Stand-in behaviour given to every engine built (`metrics`, `answer`, `fail_with`)."""
+    retain: bool = True
+    """Keep every engine built in `engines`; False keeps only weak references (`built`), so a test can
+    see whether the code under test still holds an engine it unloaded."""
     engines: list[FakeLLM] = field(default_factory=list)
+    built: list[weakref.ref[FakeLLM]] = field(default_factory=list)
+    passed: list[dict[str, Any]] = field(default_factory=list)
+    """The keyword arguments each `LLM(...)` call was given, exactly (no stand-in defaults)."""
+    events: list[str] = field(default_factory=list)
+    """`build N` and `shutdown N` (engine N's core shut down), in the order they happened."""
+    alive_at_build: list[list[int]] = field(default_factory=list)
+    """For each engine built, the numbers of the engines built before it that were still referenced."""
 
     def llm(self, model: str, **kwargs: Any) -> FakeLLM:
         """`vllm.LLM(model=..., **engine_args)`."""
-        engine = FakeLLM(model, **kwargs, **self.engine_options)
-        self.engines.append(engine)
+        number = len(self.built) + 1
+        self.alive_at_build.append(self.alive())
+        self.events.append(f"build {number}")
+        self.passed.append({"model": model, **kwargs})
+        engine = FakeLLM(model, **kwargs, **self.engine_options, number=number, events=self.events)
+        self.built.append(weakref.ref(engine))
+        if self.retain:
+            self.engines.append(engine)
         return engine
+
+    def alive(self) -> list[int]:
+        """Numbers of the engines built that something still references."""
+        return [i for i, ref in enumerate(self.built, start=1) if ref() is not None]
 
     sampling_params = SamplingParams
     lora_request = LoRARequest
+    client_errors: tuple[type[BaseException], ...] = (VLLMClientError,)
+    """What `jobs.gpu.vllm_api` reads from `vllm.exceptions` on vLLM >= 0.27."""
