@@ -2,7 +2,7 @@
 
 The wheel is built from a copy of the source tree (so no `build/` or `*.egg-info` lands in it) with
 the running environment's setuptools (the `dev` extra), and installed `--no-deps` into a scratch
-virtual environment whose one `.pth` line adds this environment's site-packages for the
+virtual environment whose `.pth` file adds this environment's site-packages for the
 dependencies: a fresh environment with every dependency would cost a gigabyte and a minute per run.
 A `.pth` line only appends a directory to `sys.path`, so the `.pth` files inside it (among them an
 editable install's finder for the source tree) are not run, and the scratch install is the only
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -65,10 +66,11 @@ def scratch(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     paths = json.loads(_check(_run(python, "-c", "import json, sysconfig; print(json.dumps(sysconfig.get_paths()))",
                                    cwd=venv.parent)))
-    # Before pip runs: `pip --python` runs pip, and the build backend, under the scratch interpreter.
-    (Path(paths["purelib"]) / "turnout-test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
     _check(_run(sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "--quiet",
                 wheel, cwd=venv.parent))
+    # Added after the install, so that pip never sees this environment's editable Turnout as installed there.
+    shared = dict.fromkeys(sysconfig.get_path(name) for name in ("purelib", "platlib"))  # lib64 on some systems
+    (Path(paths["purelib"]) / "turnout-test-dependencies.pth").write_text("".join(f"{path}\n" for path in shared))
     return python, Path(paths["scripts"])
 
 
@@ -117,7 +119,7 @@ def test_plain_install_upgrades_applies_and_runs(scratch: tuple[Path, Path], wat
     assert candidate["scores"]["contains"] == pytest.approx(0.5)   # the candidate gets Rome wrong
     prod, cand = peers
     assert prod.requests and cand.requests
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:
         completions = connection.execute("SELECT COUNT(*) FROM completion").fetchone()[0]
         scores = connection.execute("SELECT COUNT(*) FROM score").fetchone()[0]
     assert completions == 8 and scores == 16   # 2 models x 4 cases, 2 scorers each
