@@ -19,16 +19,17 @@ ENV PYTHONUNBUFFERED=1 \
     HF_HOME=/home/turnout/.cache/huggingface
 
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml setup.py README.md ./
 COPY alembic ./alembic
 COPY evals ./evals
 COPY jobs ./jobs
 COPY service ./service
-# Editable for the same reason as deploy/Dockerfile: migrations are found beside the source tree.
+# A plain install, as in deploy/Dockerfile (the wheel ships the migrations); the check runs from /
+# so that it imports the installed copy, not the tree in /app.
 RUN python3 -m pip list --format=freeze | grep -iE '^(vllm|torch)==' > /tmp/vllm-image-pins.txt \
  && cat /tmp/vllm-image-pins.txt \
- && python3 -m pip install -c /tmp/vllm-image-pins.txt vllm -e /app \
- && python3 -c "import vllm, jobs.celery_app, jobs.gpu; print('vllm', vllm.__version__)"
+ && python3 -m pip install -c /tmp/vllm-image-pins.txt vllm /app \
+ && cd / && python3 -c "import vllm, jobs.celery_app, jobs.gpu; print('vllm', vllm.__version__)"
 
 RUN groupadd --system --gid 10001 turnout \
  && useradd --system --uid 10001 --gid turnout --home-dir /home/turnout --create-home turnout \

@@ -1,7 +1,13 @@
-"""Schema migrations through Alembic, callable from the CLI and tests."""
+"""Schema migrations through Alembic, callable from the CLI and tests.
+
+The migrations live in the top-level `alembic/` folder of the source tree. A wheel ships the same
+files as `service/storage/migrations/` (setup.py maps the folder there), so a plain install finds
+them as a package resource and an editable install or a checkout finds them beside `service/`.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
@@ -13,20 +19,42 @@ from sqlalchemy.engine import Engine
 from evals.errors import TurnoutError
 from service.settings import get_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_MIGRATIONS = "service.storage:migrations"
+"""Alembic's package-resource notation for the copy a wheel ships."""
+
+SOURCE_MIGRATIONS = Path(__file__).resolve().parents[2] / "alembic"
+"""The folder of a source tree (an editable install, or the checkout on PYTHONPATH)."""
 
 
 class SchemaOutOfDate(TurnoutError):
     """The database has not been migrated to the code's schema."""
 
 
+def script_location() -> str:
+    """Where Alembic finds the migrations: the shipped package resource, else the source tree's folder.
+
+    Raises:
+        TurnoutError: Neither holds `env.py` (an install that lost its migrations).
+    """
+    package, folder = SHIPPED_MIGRATIONS.split(":")
+    shipped = resources.files(package) / folder
+    if (shipped / "env.py").is_file():
+        return SHIPPED_MIGRATIONS
+    if (SOURCE_MIGRATIONS / "env.py").is_file():
+        return str(SOURCE_MIGRATIONS)
+    raise TurnoutError(f"Turnout's migrations are missing: neither {shipped} (an installed wheel) nor "
+                       f"{SOURCE_MIGRATIONS} (a source tree) holds env.py; reinstall Turnout")
+
+
 def alembic_config(url: str | None = None) -> Config:
-    """Alembic's config for this project, pointed at *url* (default: the configured database)."""
-    ini = PROJECT_ROOT / "alembic.ini"
-    if not ini.exists():
-        raise TurnoutError(f"{ini} is missing: Turnout must be installed from its source tree (pip install -e .)")
-    config = Config(str(ini))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    """Alembic's config for this project, pointed at *url* (default: the configured database).
+
+    Built in code rather than read from `alembic.ini`, which only a source tree has; the ini file
+    serves the `alembic` command run from the repository root (e.g. `alembic revision`).
+    """
+    config = Config()
+    # set_main_option interpolates '%', which a path may contain.
+    config.set_main_option("script_location", script_location().replace("%", "%%"))
     config.attributes["url"] = url or get_settings().database_url
     return config
 
@@ -37,7 +65,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 
 def head_revision() -> str | None:
-    """The newest migration in the source tree."""
+    """The newest migration this installation ships."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

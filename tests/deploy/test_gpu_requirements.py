@@ -81,9 +81,9 @@ def core_project(tmp_path: Path) -> Path:
     """A copy of the project's packaging files and packages: the build writes no egg-info into the tree."""
     copy = tmp_path / "turnout"
     copy.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy(ROOT / name, copy / name)
-    for package in ("evals", "jobs", "service"):
+    for package in ("alembic", "evals", "jobs", "service"):  # alembic/ ships as service.storage.migrations
         shutil.copytree(ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
     return copy
 
