@@ -10,15 +10,12 @@ from service.storage import metrics, runs
 from service.storage.db import session_scope
 from service.storage.metrics import ScoreTable
 
-DEFAULT_MARGIN = 0.05
-
-
 def analyze_cycle(cycle_id: int) -> None:
     """Compute and store the cycle's run metrics and candidate-vs-production comparisons."""
     with session_scope() as session:
         cycle = runs.get_cycle(session, cycle_id=cycle_id)
-        specs = runs.scorer_specs(cycle)
-        margin = float(cycle.recipe["watch"].get("policy", {}).get("margin", DEFAULT_MARGIN))
+        recipe = runs.recipe(cycle)
+        specs, margin = recipe.scorers, recipe.watch.policy.margin
         cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
         tables = {(run.id, spec.key): metrics.score_table(session, run_id=run.id or 0, scorer_key=spec.key)
                   for run in cycle_runs for spec in specs}

@@ -274,10 +274,10 @@ async def run_cycle(cycle_id: int, *, progress: Progress | None = None) -> str:
     with session_scope() as session:
         runs.set_cycle_state(session, cycle_id=cycle_id, state="running")
         cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
-        budget_usd = runs.get_cycle(session, cycle_id=cycle_id).recipe["watch"].get("budget_usd")
+        budget_usd = runs.recipe(runs.get_cycle(session, cycle_id=cycle_id)).watch.budget_usd
     run_ids = [run.id for run in cycle_runs if run.id is not None]
     # Inline, the runs of a cycle share one budget and one set of limits.
-    budget = None if budget_usd is None else Budget(float(budget_usd),
+    budget = None if budget_usd is None else Budget(budget_usd,
                                                     spent_usd=sum(run.cost_usd for run in cycle_runs))
     hub = limits_hub(shared=False)
     try:

@@ -27,6 +27,7 @@ from evals.stats.estimate import (
     is_binary,
     shares_clusters,
 )
+from evals.policy import default_margin
 from evals.stats.multiple import holm
 from evals.stats.power import cases_needed, min_detectable_difference
 
@@ -90,7 +91,7 @@ def compare(
     *,
     clusters: Mapping[str, str | None] | None = None,
     tags: Mapping[str, Sequence[str]] | None = None,
-    margin: float = 0.05,
+    margin: float | None = None,
     confidence: float = 0.95,
     alpha: float = 0.05,
     power: float = 0.8,
@@ -105,7 +106,8 @@ def compare(
         b: Case key -> run B's scores, likewise.
         clusters: Case key -> cluster; cases sharing one make every interval and test cluster-robust.
         tags: Case key -> tags; each tag gets a segment, and the segments' p-values a Holm correction.
-        margin: Non-inferiority margin (>= 0), and the difference `cases_needed` is sized for.
+        margin: Non-inferiority margin (>= 0), and the difference `cases_needed` is sized for; None is
+            the policy's default (`evals.policy.default_margin`).
         confidence: Coverage of the interval of the difference.
         alpha: Two-sided level for `min_detectable` and `cases_needed`.
         power: Power for `min_detectable` and `cases_needed`.
@@ -113,6 +115,8 @@ def compare(
     Returns:
         The comparison, with `segments` when tags were given.
     """
+    if margin is None:
+        margin = default_margin()
     if margin < 0:
         raise ValueError(f"margin is how much worse B may be, a size >= 0, not {margin}")
     check_probability("confidence", confidence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from evals.errors import ConfigError
-from jobs.analysis import DEFAULT_MARGIN, paired
+from jobs.analysis import paired
 from service.cli import output
 from service.storage import metrics, runs
 from service.storage.db import session_scope
@@ -16,15 +16,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         run_a = runs.get_run(session, run_id=args.run_a)
         run_b = runs.get_run(session, run_id=args.run_b)
         cycle_b = runs.get_cycle(session, cycle_id=run_b.cycle_id)
-        specs = runs.scorer_specs(cycle_b)
+        recipe = runs.recipe(cycle_b)
+        specs = recipe.scorers
         keys = [spec.key for spec in specs]
         scorer = args.scorer or next(spec.key for spec in specs if spec.primary)
         if scorer not in keys and not any(key.split(":", 1)[0] == scorer for key in keys):
             raise ConfigError(f"run {args.run_b} has no scores for '{scorer}'; its scorers are: {', '.join(keys)}"
                               " (`turnout rescore` adds one)")
         scorer = scorer if scorer in keys else next(key for key in keys if key.split(":", 1)[0] == scorer)
-        margin = args.margin if args.margin is not None else float(
-            cycle_b.recipe["watch"].get("policy", {}).get("margin", DEFAULT_MARGIN))
+        margin = args.margin if args.margin is not None else recipe.watch.policy.margin
         table_a = metrics.score_table(session, run_id=args.run_a, scorer_key=scorer)
         table_b = metrics.score_table(session, run_id=args.run_b, scorer_key=scorer)
         if not table_a.values and not table_a.unscorable:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from evals.config import load_config
 from evals.errors import TurnoutError
+from evals.policy import default_margin
 from evals.scoring.registry import ScorerSpec, registered_scorers
 from service.cli import ops, output
 from service.storage import catalog, migrate, results, runs
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", type=int)
     compare.add_argument("run_b", type=int)
     compare.add_argument("--scorer", help="scorer key (default: the primary scorer)")
-    compare.add_argument("--margin", type=float, help="non-inferiority margin (default: the watch's policy, else 0.05)")
+    compare.add_argument("--margin", type=float, help=f"non-inferiority margin (default: the watch's policy, else {default_margin()})")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
 
     trigger = command("trigger", ops.cmd_trigger, "enqueue a cycle of a watch now, for the workers")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evals.recipe import StoredWatch
 from service.storage.catalog import Change
 from service.storage.tables import WatchRow
 
@@ -106,8 +107,8 @@ def print_watches(watches: list[WatchRow]) -> None:
     for header in ("watch", "golden set", "production", "candidates", "schedule", "paused"):
         table.add_column(header)
     for watch in watches:
-        spec = watch.spec
-        table.add_row(watch.name, spec["golden_set"], spec["production"], ", ".join(spec.get("candidates", [])),
+        spec = StoredWatch.model_validate(watch.spec)
+        table.add_row(watch.name, spec.golden_set, spec.production, ", ".join(spec.candidates),
                       f"{watch.schedule or '-'} {watch.timezone}", "yes" if watch.paused else "no")
     if not watches:
         print("no watches; `turnout apply -f turnout.yaml` declares them", file=sys.stderr)

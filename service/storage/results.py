@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from evals.cases import sha256_hex
 from evals.results import Completion, Score
 from evals.scoring.registry import ScorerSpec
-from service.storage.runs import CaseItem, cycle_cases, cycle_runs, get_cycle, get_run, scorer_specs
+from service.storage.runs import CaseItem, cycle_cases, cycle_runs, get_cycle, get_run, recipe
 from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow, utcnow
 from service.storage.upsert import insert_ignore, upsert
 
@@ -49,7 +49,7 @@ def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | N
     (default: the cycle's scorers), with the production completion of the same case beside candidates'.
     With *force*, every completion is planned for every spec (re-scoring overwrites)."""
     cycle = get_cycle(session, cycle_id=cycle_id)
-    specs = specs if specs is not None else scorer_specs(cycle)
+    specs = specs if specs is not None else recipe(cycle).scorers
     cases = {item.row_id: item for item in cycle_cases(session, cycle_id=cycle_id)}
     runs = cycle_runs(session, cycle_id=cycle_id)
     production_run = next((run for run in runs if run.role == "production"), None)

@@ -17,7 +17,7 @@ def status(session: Session, *, limit: int = 20, watch: str | None = None) -> di
         names = runs.model_names(session, cycle_runs)
         cycles.append({
             "cycle_id": cycle.id,
-            "watch": cycle.recipe["watch"]["name"],
+            "watch": runs.recipe(cycle).watch.name,
             "state": cycle.state,
             "step": cycle.step,
             "reason": cycle.reason,

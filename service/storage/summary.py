@@ -17,8 +17,8 @@ def cycle_summary(session: Session, *, cycle_id: int) -> dict[str, Any]:
     """`{"cycle_id", "golden_set_version", "state", "reason", "cost_usd", "runs": [...]}`."""
     cycle = runs.get_cycle(session, cycle_id=cycle_id)
     version = session.get(GoldenSetVersionRow, cycle.golden_set_version_id)
-    specs = runs.scorer_specs(cycle)
-    primary = next((spec for spec in specs if spec.primary), specs[0])
+    recipe = runs.recipe(cycle)
+    specs, primary = recipe.scorers, recipe.primary
     cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
     names = runs.model_names(session, cycle_runs)
     summaries = []
@@ -48,8 +48,8 @@ def cycle_summary(session: Session, *, cycle_id: int) -> dict[str, Any]:
         })
     return {
         "cycle_id": cycle.id,
-        "watch": cycle.recipe["watch"]["name"],
-        "golden_set": cycle.recipe["golden_set"],
+        "watch": recipe.watch.name,
+        "golden_set": recipe.golden_set,
         "golden_set_version": version.content_hash if version else None,
         "state": cycle.state,
         "reason": cycle.reason,
