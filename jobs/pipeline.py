@@ -31,7 +31,7 @@ from jobs.scoring_context import scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
-from service.storage.tables import FINAL_STATES, RunRow
+from service.storage.tables import FINAL_STATES, RunRow, State
 
 REPLAY_BATCH_SIZE = 64
 """Completions written per transaction: large enough that a write costs little per case, small
@@ -154,7 +154,7 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
         if run.n_done < run.n_total:
             return  # cut short: a later delivery finishes it
         reason = None
-        state = "finished"
+        state: State = "finished"
         if run.n_total and run.n_errors == run.n_total:
             state, reason = "failed", f"all {run.n_total} cases failed; see `turnout results {run_id}`"
         runs.set_run_state(session, run_id=run_id, state=state, reason=reason)

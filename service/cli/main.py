@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with session_scope() as session:
         summary = cycle_summary(session, cycle_id=cycle_id)
     if args.json:
-        output.print_json(summary)
+        output.print_json(summary.model_dump(mode="json"))
     else:
         output.print_cycle(summary)
     return 0 if state == "finished" else 1
@@ -152,12 +152,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     _ready()
     with session_scope() as session:
-        run = runs.get_run(session, run_id=args.run_id)
-        name = runs.model_names(session, [run])[run.model_id]
-        cases = results.run_results(session, run_id=args.run_id)
-    document = {"run_id": run.id, "model": name, "role": run.role, "state": run.state, "cases": cases}
+        document = results.run_results(session, run_id=args.run_id)
     if args.json:
-        output.print_json(document)
+        output.print_json(document.model_dump(mode="json"))
     else:
         output.print_results(document)
     return 0

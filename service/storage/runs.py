@@ -12,7 +12,7 @@ from evals.errors import TurnoutError
 from evals.models import ModelSpec
 from evals.recipe import Recipe, StoredWatch
 from service.storage.tables import (FINAL_STATES, CaseRow, CompletionRow, CycleRow, GoldenSetRow,
-                                    GoldenSetVersionRow, ModelRow, RunRow, WatchRow, utcnow)
+                                    GoldenSetVersionRow, ModelRow, RunRow, State, WatchRow, utcnow)
 
 
 class NotFound(TurnoutError):
@@ -147,7 +147,7 @@ def recipe(cycle: CycleRow) -> Recipe:
     return Recipe.model_validate(cycle.recipe)
 
 
-def set_run_state(session: Session, *, run_id: int, state: str, reason: str | None = None) -> None:
+def set_run_state(session: Session, *, run_id: int, state: State, reason: str | None = None) -> None:
     """Move a run to *state*; a final state is never left (a late retry cannot reopen a run)."""
     run = get_run(session, run_id=run_id)
     if run.state in FINAL_STATES:
@@ -161,7 +161,7 @@ def set_run_state(session: Session, *, run_id: int, state: str, reason: str | No
     session.add(run)
 
 
-def set_cycle_state(session: Session, *, cycle_id: int, state: str, reason: str | None = None) -> None:
+def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: str | None = None) -> None:
     """Move a cycle to *state* (never out of a final one); the cost is summed from its runs."""
     cycle = get_cycle(session, cycle_id=cycle_id)
     if cycle.state in FINAL_STATES:
