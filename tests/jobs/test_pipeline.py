@@ -219,3 +219,20 @@ def test_a_cycle_over_its_budget_stops_and_fails_with_reason_budget(applied: Pat
     assert 0 < production["n_cases"] < 4
     assert summary["cost_usd"] <= 0.09
     assert len(stored) == production["n_cases"] + summary["runs"][1]["n_cases"]
+
+
+def test_the_analysis_step_stores_latency_percentiles(applied: Path) -> None:
+    from evals.metrics import percentile
+    from service.storage.tables import RunRow
+
+    # when a cycle runs
+    cycle_id = run_whole_cycle()
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id)
+        production = summary.runs[0]
+        latencies = [c.latency_ms for c in results.run_results(session, run_id=production.run_id).cases
+                     if c.latency_ms is not None]
+        stored = session.get(RunRow, production.run_id)
+    # then the run row holds the percentiles of its answered completions, and the summary reads them
+    assert stored is not None and stored.latency_p50_ms == percentile(latencies, 50) is not None
+    assert (production.latency_p50_ms, production.latency_p95_ms) == (stored.latency_p50_ms, stored.latency_p95_ms)
