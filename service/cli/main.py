@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", type=int)
     compare.add_argument("run_b", type=int)
     compare.add_argument("--scorer", help="scorer key (default: the primary scorer)")
-    compare.add_argument("--margin", type=float, help=f"non-inferiority margin (default: the watch's policy, else {default_margin()})")
+    compare.add_argument("--margin", type=float,
+                         help=f"non-inferiority margin (default: the watch's policy, else {default_margin()})")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
 
     trigger = command("trigger", ops.cmd_trigger, "enqueue a cycle of a watch now, for the workers")

@@ -46,8 +46,8 @@ def test_a_cycle_stores_completions_scores_and_costs(applied: Path, peers: tuple
         prod_run = summary["runs"][0]
         prod_cases = {c["case_id"]: c for c in
                       results.run_results(session, run_id=prod_run["run_id"]).model_dump(mode="json")["cases"]}
-        cand_cases = {c["case_id"]: c for c in
-                      results.run_results(session, run_id=summary["runs"][1]["run_id"]).model_dump(mode="json")["cases"]}
+        cand_run = results.run_results(session, run_id=summary["runs"][1]["run_id"])
+        cand_cases = {c["case_id"]: c for c in cand_run.model_dump(mode="json")["cases"]}
     # then both runs are stored with every case once, the refused case as data
     assert [(r["model"], r["role"], r["n_cases"], r["n_errors"]) for r in summary["runs"]] == [
         ("prod", "production", 4, 1), ("cand", "candidate", 4, 1)]
