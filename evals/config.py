@@ -12,7 +12,7 @@ from evals.cases import GoldenSet, Privacy
 from evals.errors import ConfigError, GoldenSetError
 from evals.goldensets import Format, load_cases, parse_inline_cases
 from evals.models import ModelSpec
-from evals.policy import check_privacy
+from evals.policy import Policy, check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
 from evals.cron import check_cron, check_timezone
 from evals.scoring.registry import ScorerSpec, primary_spec
@@ -36,19 +36,6 @@ class GoldenSetDecl(BaseModel):
         if (self.file is None) == (self.cases is None):
             raise ValueError("give exactly one of 'file' or 'cases'")
         return self
-
-
-class Policy(BaseModel):
-    """What a watch allows and how strict its verdicts are; the advisor extends it."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    allowed_residencies: list[str] = Field(default_factory=list)
-    """Residencies an API model may have and still receive a confidential golden set."""
-    margin: float = Field(default=0.05, ge=0)
-    """Non-inferiority margin on the primary score."""
-    critical_segments: list[str] = Field(default_factory=list)
-    """Tags that must also be non-inferior (e.g. `lang:fr`)."""
 
 
 class WatchDecl(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def mean(values: Sequence[float]) -> float | None:
@@ -23,3 +24,18 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     if low == high:
         return ordered[low]
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """A run's latency percentiles over its answered completions."""
+
+    p50_ms: float | None
+    """Median latency in ms; None without answers."""
+    p95_ms: float | None
+    """95th percentile latency in ms; None without answers."""
+
+
+def summarize_latency(latencies_ms: Sequence[float]) -> LatencySummary:
+    """The percentiles of *latencies_ms* (linear interpolation, as `percentile`)."""
+    return LatencySummary(p50_ms=percentile(latencies_ms, 50), p95_ms=percentile(latencies_ms, 95))

@@ -1,11 +1,31 @@
-"""Privacy rules that hold before any data leaves: which models may see which golden sets."""
+"""A watch's policy: how strict its verdicts are, and the privacy rules that hold before any data leaves."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from evals.errors import PolicyViolation
 from evals.models import ModelSpec
+
+
+class Policy(BaseModel):
+    """What a watch allows and how strict its verdicts are; the advisor extends it."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    allowed_residencies: list[str] = Field(default_factory=list)
+    """Residencies an API model may have and still receive a confidential golden set."""
+    margin: float = Field(default=0.05, ge=0)
+    """Non-inferiority margin on the primary score."""
+    critical_segments: list[str] = Field(default_factory=list)
+    """Tags that must also be non-inferior (e.g. `lang:fr`)."""
+
+
+def default_margin() -> float:
+    """The non-inferiority margin of a policy that names none: `Policy.margin`'s one default."""
+    return float(Policy.model_fields["margin"].default)
 
 
 def check_privacy(

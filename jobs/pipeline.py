@@ -32,7 +32,7 @@ from jobs.scoring_context import scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
-from service.storage.tables import FINAL_STATES, RunRow
+from service.storage.tables import FINAL_STATES, RunRow, State
 
 REPLAY_BATCH_SIZE = 64
 """Completions written per transaction: large enough that a write costs little per case, small
@@ -155,7 +155,7 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
         if run.n_done < run.n_total:
             return  # cut short: a later delivery finishes it
         reason = None
-        state = "finished"
+        state: State = "finished"
         if run.n_total and run.n_errors == run.n_total:
             kinds = results.error_kinds(session, run_id=run_id)
             state, reason = "failed", all_failed_reason(plan.model, kinds, n_total=run.n_total, run_id=run_id)
@@ -287,10 +287,10 @@ async def run_cycle(cycle_id: int, *, progress: Progress | None = None) -> str:
     with session_scope() as session:
         runs.set_cycle_state(session, cycle_id=cycle_id, state="running")
         cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
-        budget_usd = runs.get_cycle(session, cycle_id=cycle_id).recipe["watch"].get("budget_usd")
+        budget_usd = runs.recipe(runs.get_cycle(session, cycle_id=cycle_id)).watch.budget_usd
     run_ids = [run.id for run in cycle_runs if run.id is not None]
     # Inline, the runs of a cycle share one budget and one set of limits.
-    budget = None if budget_usd is None else Budget(float(budget_usd),
+    budget = None if budget_usd is None else Budget(budget_usd,
                                                     spent_usd=sum(run.cost_usd for run in cycle_runs))
     hub = limits_hub(shared=False)
     try:

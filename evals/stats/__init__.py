@@ -2,7 +2,7 @@
 
 from evals.stats.intervals import Interval, IntervalMethod, summarize, summarize_segments, wilson_interval
 from evals.stats.multiple import holm
-from evals.stats.paired import PairedComparison, compare, mcnemar_exact
+from evals.stats.paired import PairedComparison, compare, compare_pairs, mcnemar_exact
 from evals.stats.power import cases_needed, min_detectable_difference
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "PairedComparison",
     "cases_needed",
     "compare",
+    "compare_pairs",
     "holm",
     "mcnemar_exact",
     "min_detectable_difference",

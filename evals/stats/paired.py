@@ -4,8 +4,8 @@ Per case the difference d_i = b_i - a_i of the per-case means is analysed as a m
 arXiv 2411.00640): a paired t interval and test, cluster-robust (t with G - 1 df) when cases share
 a cluster. Pass/fail scores also get McNemar's exact test.
 
-A case is a pair whenever either side has it: a case one side lacks (or has no score for) counts as
-a failure, 0.0, for that side. A model that could not answer is worse, not excused.
+Which cases are pairs is `evals.pairing`'s rule: a case one side lacks (or has no score for) counts
+as a failure, 0.0, for that side; a case the scorer could not judge is left out on both sides.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from evals.stats.estimate import (
     is_binary,
     shares_clusters,
 )
+from evals.pairing import Pairs, ScoreTable, pair_runs
+from evals.policy import default_margin
 from evals.stats.multiple import holm
 from evals.stats.power import cases_needed, min_detectable_difference
 
@@ -90,7 +92,7 @@ def compare(
     *,
     clusters: Mapping[str, str | None] | None = None,
     tags: Mapping[str, Sequence[str]] | None = None,
-    margin: float = 0.05,
+    margin: float | None = None,
     confidence: float = 0.95,
     alpha: float = 0.05,
     power: float = 0.8,
@@ -105,7 +107,8 @@ def compare(
         b: Case key -> run B's scores, likewise.
         clusters: Case key -> cluster; cases sharing one make every interval and test cluster-robust.
         tags: Case key -> tags; each tag gets a segment, and the segments' p-values a Holm correction.
-        margin: Non-inferiority margin (>= 0), and the difference `cases_needed` is sized for.
+        margin: Non-inferiority margin (>= 0), and the difference `cases_needed` is sized for; None is
+            the policy's default (`evals.policy.default_margin`).
         confidence: Coverage of the interval of the difference.
         alpha: Two-sided level for `min_detectable` and `cases_needed`.
         power: Power for `min_detectable` and `cases_needed`.
@@ -113,17 +116,44 @@ def compare(
     Returns:
         The comparison, with `segments` when tags were given.
     """
+    pairs = pair_runs(ScoreTable(values=a, tags=tags or {}, clusters=clusters or {}), ScoreTable(values=b))
+    return compare_pairs(pairs, margin=margin, confidence=confidence, alpha=alpha, power=power)
+
+
+def compare_pairs(
+    pairs: Pairs,
+    *,
+    margin: float | None = None,
+    confidence: float = 0.95,
+    alpha: float = 0.05,
+    power: float = 0.8,
+) -> PairedComparison:
+    """Compare run B with run A on the pairs `evals.pairing.pair_runs` made of their score tables.
+
+    Args:
+        pairs: The paired cases with both sides' values, tags and clusters.
+        margin: As in `compare`.
+        confidence: As in `compare`.
+        alpha: As in `compare`.
+        power: As in `compare`.
+
+    Returns:
+        The comparison, with `segments` when the cases carry tags.
+    """
+    if margin is None:
+        margin = default_margin()
     if margin < 0:
         raise ValueError(f"margin is how much worse B may be, a size >= 0, not {margin}")
     check_probability("confidence", confidence)
     check_probability("alpha", alpha)
     check_probability("power", power)
-    keys = sorted(set(a) | set(b))
-    xa = np.array([_score_or_failure(key, a) for key in keys], dtype=np.float64)
-    xb = np.array([_score_or_failure(key, b) for key in keys], dtype=np.float64)
-    codes = cluster_codes(keys, clusters)
+    keys = list(pairs.keys)
+    xa = np.array([case_mean(key, pairs.a[key]) for key in keys], dtype=np.float64)
+    xb = np.array([case_mean(key, pairs.b[key]) for key in keys], dtype=np.float64)
+    codes = cluster_codes(keys, pairs.clusters)
     options = {"margin": margin, "confidence": confidence, "alpha": alpha, "power": power}
     overall = _compare_arrays(xa, xb, codes, **options)
+    tags = pairs.tags
     if not tags:
         return overall
 
@@ -135,11 +165,6 @@ def compare(
     for tag, p_holm in zip(tested, holm(list(tested.values()))):
         segments[tag] = replace(segments[tag], p_value_holm=p_holm)
     return replace(overall, segments=segments)
-
-
-def _score_or_failure(key: str, run: Mapping[str, Sequence[float]]) -> float:
-    reps = run.get(key)
-    return case_mean(key, reps) if reps else 0.0
 
 
 def _compare_arrays(

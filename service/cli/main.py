@@ -10,6 +10,7 @@ from pathlib import Path
 
 from evals.config import load_config
 from evals.errors import TurnoutError
+from evals.policy import default_margin
 from evals.scoring.registry import ScorerSpec, registered_scorers
 from service.cli import ops, output
 from service.storage import catalog, migrate, results, runs
@@ -74,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", type=int)
     compare.add_argument("run_b", type=int)
     compare.add_argument("--scorer", help="scorer key (default: the primary scorer)")
-    compare.add_argument("--margin", type=float, help="non-inferiority margin (default: the watch's policy, else 0.05)")
+    compare.add_argument("--margin", type=float,
+                         help=f"non-inferiority margin (default: the watch's policy, else {default_margin()})")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
 
     trigger = command("trigger", ops.cmd_trigger, "enqueue a cycle of a watch now, for the workers")
@@ -142,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with session_scope() as session:
         summary = cycle_summary(session, cycle_id=cycle_id)
     if args.json:
-        output.print_json(summary)
+        output.print_json(summary.model_dump(mode="json"))
     else:
         output.print_cycle(summary)
     return 0 if state == "finished" else 1
@@ -151,12 +153,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_results(args: argparse.Namespace) -> int:
     _ready()
     with session_scope() as session:
-        run = runs.get_run(session, run_id=args.run_id)
-        name = runs.model_names(session, [run])[run.model_id]
-        cases = results.run_results(session, run_id=args.run_id)
-    document = {"run_id": run.id, "model": name, "role": run.role, "state": run.state, "cases": cases}
+        document = results.run_results(session, run_id=args.run_id)
     if args.json:
-        output.print_json(document)
+        output.print_json(document.model_dump(mode="json"))
     else:
         output.print_results(document)
     return 0

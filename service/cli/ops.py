@@ -35,7 +35,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with session_scope() as session:
         document = status(session, limit=args.limit, watch=args.watch)
     if args.json:
-        output.print_json(document)
+        output.print_json(document.model_dump(mode="json"))
     else:
         output.print_status(document)
     return 0

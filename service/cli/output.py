@@ -6,14 +6,19 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evals.recipe import StoredWatch
 from service.storage.catalog import Change
+from service.storage.public import CyclePublic, CyclesPublic, RunResultsPublic
 from service.storage.tables import WatchRow
+
+if TYPE_CHECKING:  # the statistics stack is slow to import; only `compare` needs it
+    from jobs.compare import RunComparison
 
 _stdout = Console(highlight=False)
 if not _stdout.is_terminal:
@@ -68,35 +73,35 @@ def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def print_cycle(summary: dict[str, Any]) -> None:
+def print_cycle(summary: CyclePublic) -> None:
     """The per-model table of `turnout run`."""
-    table = Table(title=f"cycle {summary['cycle_id']} of {summary['watch']} — {summary['state']}"
-                        f" (golden set {summary['golden_set']} @ {str(summary['golden_set_version'])[:12]})")
-    for header in ("run", "model", "role", "cases", "errors", summary["primary_scorer"], "p50 ms", "p95 ms",
+    table = Table(title=f"cycle {summary.cycle_id} of {summary.watch} — {summary.state}"
+                        f" (golden set {summary.golden_set} @ {str(summary.golden_set_version)[:12]})")
+    for header in ("run", "model", "role", "cases", "errors", summary.primary_scorer, "p50 ms", "p95 ms",
                    "tokens in/out", "cost $"):
         table.add_column(header, justify="left" if header in ("model", "role") else "right")
-    for run in summary["runs"]:
-        table.add_row(str(run["run_id"]), run["model"], run["role"], str(run["n_cases"]), str(run["n_errors"]),
-                      _num(run["score_mean"]), _num(run["latency_p50_ms"], 0), _num(run["latency_p95_ms"], 0),
-                      f"{run['input_tokens']}/{run['output_tokens']}", _num(run["cost_usd"], 4))
+    for run in summary.runs:
+        table.add_row(str(run.run_id), run.model, run.role, str(run.n_cases), str(run.n_errors),
+                      _num(run.score_mean), _num(run.latency_p50_ms, 0), _num(run.latency_p95_ms, 0),
+                      f"{run.input_tokens}/{run.output_tokens}", _num(run.cost_usd, 4))
     _stdout.print(table)
-    for run in summary["runs"]:
-        if run["reason"]:
-            _stdout.print(f"run {run['run_id']} ({run['model']}) {run['state']}: {run['reason']}", markup=False)
-    if summary["reason"]:
-        _stdout.print(f"cycle {summary['state']}: {summary['reason']}", markup=False)
+    for run in summary.runs:
+        if run.reason:
+            _stdout.print(f"run {run.run_id} ({run.model}) {run.state}: {run.reason}", markup=False)
+    if summary.reason:
+        _stdout.print(f"cycle {summary.state}: {summary.reason}", markup=False)
 
 
-def print_results(document: dict[str, Any]) -> None:
+def print_results(document: RunResultsPublic) -> None:
     """The per-case table of `turnout results`."""
-    table = Table(title=f"run {document['run_id']} — {document['model']} ({document['role']}, {document['state']})")
+    table = Table(title=f"run {document.run_id} — {document.model} ({document.role}, {document.state})")
     for header in ("case", "output / error", "scores", "ms", "tokens"):
         table.add_column(header)
-    for case in document["cases"]:
-        text = case["output"] if case["error"] is None else f"[red]{case['error']}[/]"
-        scores = ", ".join(f"{k}={_num(v, 2)}" for k, v in case["scores"].items())
-        table.add_row(case["case_id"], " ⏎ ".join((text or "").split("\n"))[:80], scores, _num(case["latency_ms"], 0),
-                      f"{case['input_tokens']}/{case['output_tokens']}")
+    for case in document.cases:
+        text = case.output if case.error is None else f"[red]{case.error}[/]"
+        scores = ", ".join(f"{k}={_num(v, 2)}" for k, v in case.scores.items())
+        table.add_row(case.case_id, " ⏎ ".join((text or "").split("\n"))[:80], scores, _num(case.latency_ms, 0),
+                      f"{case.input_tokens}/{case.output_tokens}")
     _stdout.print(table)
 
 
@@ -106,8 +111,8 @@ def print_watches(watches: list[WatchRow]) -> None:
     for header in ("watch", "golden set", "production", "candidates", "schedule", "paused"):
         table.add_column(header)
     for watch in watches:
-        spec = watch.spec
-        table.add_row(watch.name, spec["golden_set"], spec["production"], ", ".join(spec.get("candidates", [])),
+        spec = StoredWatch.model_validate(watch.spec)
+        table.add_row(watch.name, spec.golden_set, spec.production, ", ".join(spec.candidates),
                       f"{watch.schedule or '-'} {watch.timezone}", "yes" if watch.paused else "no")
     if not watches:
         print("no watches; `turnout apply -f turnout.yaml` declares them", file=sys.stderr)
@@ -115,35 +120,31 @@ def print_watches(watches: list[WatchRow]) -> None:
     _stdout.print(table)
 
 
-def print_status(document: dict[str, Any]) -> None:
+def print_status(document: CyclesPublic) -> None:
     """Cycles with one line per run: state and cases done / total."""
-    if not document["cycles"]:
+    if not document.cycles:
         print("no cycles yet; `turnout trigger WATCH` or `turnout run WATCH` starts one", file=sys.stderr)
         return
     table = Table()
     for header in ("cycle", "watch", "state", "step", "trigger", "slot", "run", "model", "run state", "done"):
         table.add_column(header)
-    for cycle in document["cycles"]:
-        first = True
-        for run in cycle["runs"] or [None]:
-            head = [str(cycle["cycle_id"]), cycle["watch"], cycle["state"], cycle["step"], cycle["trigger"],
-                    cycle["scheduled_for"] or "-"] if first else [""] * 6
-            tail = ["-"] * 4 if run is None else [
-                str(run["run_id"]), run["model"], run["state"], f"{run['done']}/{run['total']}"]
-            table.add_row(*head, *tail)
-            first = False
+    for cycle in document.cycles:
+        slot = cycle.scheduled_for.isoformat() if cycle.scheduled_for else "-"
+        head = [str(cycle.cycle_id), cycle.watch, cycle.state, cycle.step, cycle.trigger, slot]
+        for index, run in enumerate(cycle.runs or [None]):
+            tail = ["-"] * 4 if run is None else [str(run.run_id), run.model, run.state, f"{run.done}/{run.total}"]
+            table.add_row(*(head if index == 0 else [""] * 6), *tail)
     _stdout.print(table)
 
 
-def print_comparison(document: dict[str, Any]) -> None:
+def print_comparison(result: RunComparison) -> None:
     """The paired comparison, overall then per segment."""
-    table = Table(title=f"run {document['run_b']} − run {document['run_a']} on {document['scorer']} "
-                        f"(margin {document['margin']})")
+    comparison = result.comparison
+    table = Table(title=f"run {result.run_b} − run {result.run_a} on {result.scorer} (margin {comparison.margin})")
     for header in ("segment", "pairs", "B − A", "95% CI", "p", "McNemar p", "non-inferiority p", "min detectable"):
         table.add_column(header, justify="left" if header == "segment" else "right")
-    rows = [("all", document), *sorted(document.get("segments", {}).items())]
-    for name, item in rows:
-        table.add_row(name, str(item["n_pairs"]), _num(item["difference"]),
-                      f"[{_num(item['ci_low'])}, {_num(item['ci_high'])}]", _num(item["p_value"]),
-                      _num(item.get("mcnemar_p")), _num(item["noninferiority_p"]), _num(item["min_detectable"]))
+    for name, item in [("all", comparison), *sorted(comparison.segments.items())]:
+        table.add_row(name, str(item.n_pairs), _num(item.difference), f"[{_num(item.ci_low)}, {_num(item.ci_high)}]",
+                      _num(item.p_value), _num(item.mcnemar_p), _num(item.noninferiority_p),
+                      _num(item.min_detectable))
     _stdout.print(table)

@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
 from evals.cases import sha256_hex
+from evals.metrics import LatencySummary
+from evals.pairing import ScoreTable
+from service.storage.public import IntervalPublic
+from service.storage.runs import get_run
 from service.storage.tables import CaseRow, ComparisonRow, CompletionRow, RunMetricRow, ScoreRow, utcnow
 from service.storage.upsert import upsert
 
-
-@dataclass
-class ScoreTable:
-    """One run's values on one scorer, keyed by case content hash (so versions pair on unchanged cases)."""
-
-    values: dict[str, list[float]] = field(default_factory=dict)
-    """Case hash → values of its repetitions (unscorable ones left out)."""
-    unscorable: set[str] = field(default_factory=set)
-    """Case hashes the scorer could not judge: left out of pairs on both sides."""
-    tags: dict[str, list[str]] = field(default_factory=dict)
-    clusters: dict[str, str | None] = field(default_factory=dict)
+if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored metrics do not need it
+    from evals.stats import Interval, PairedComparison
 
 
 def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable:
@@ -33,46 +28,60 @@ def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable
         .join(ScoreRow, col(ScoreRow.completion_id) == CompletionRow.id)
         .where(CompletionRow.run_id == run_id, ScoreRow.scorer_hash == sha256_hex(scorer_key))
     ).all()
-    table = ScoreTable()
     values: dict[str, list[float]] = defaultdict(list)
-    for content_hash, tags, data, value in rows:
-        table.tags[content_hash] = list(tags)
-        table.clusters[content_hash] = data.get("cluster")
+    unscorable: set[str] = set()
+    tags: dict[str, list[str]] = {}
+    clusters: dict[str, str | None] = {}
+    for content_hash, case_tags, data, value in rows:
+        tags[content_hash] = list(case_tags)
+        clusters[content_hash] = data.get("cluster")
         if value is None:
-            table.unscorable.add(content_hash)
+            unscorable.add(content_hash)
         else:
             values[content_hash].append(float(value))
-    table.values = dict(values)
-    return table
+    return ScoreTable(values=dict(values), unscorable=frozenset(unscorable), tags=tags, clusters=clusters)
 
 
-def save_run_metrics(session: Session, *, run_id: int, scorer_key: str, intervals: dict[str, dict[str, Any]]) -> None:
-    """Store a run's intervals on one scorer: `{segment: Interval.to_dict()}` ("" is the whole run)."""
+def save_run_metrics(session: Session, *, run_id: int, scorer_key: str, intervals: Mapping[str, Interval]) -> None:
+    """Store a run's intervals on one scorer, by segment ("" is the whole run)."""
     now = utcnow()
     rows = [{"run_id": run_id, "scorer_hash": sha256_hex(scorer_key), "scorer_key": scorer_key, "segment": segment,
-             "mean": interval["mean"], "ci_low": interval["ci_low"], "ci_high": interval["ci_high"],
-             "n": interval["n"], "n_clusters": interval.get("n_clusters"), "method": interval.get("method", "none"),
-             "created_at": now}
+             "mean": interval.mean, "ci_low": interval.ci_low, "ci_high": interval.ci_high, "n": interval.n,
+             "n_clusters": interval.n_clusters, "method": interval.method, "created_at": now}
             for segment, interval in intervals.items()]
     upsert(session, RunMetricRow, rows, keys=("run_id", "scorer_hash", "segment"),
            update=("mean", "ci_low", "ci_high", "n", "n_clusters", "method", "created_at"))
 
 
-def run_metrics(session: Session, *, run_id: int, scorer_key: str) -> dict[str, dict[str, Any]]:
-    """Stored intervals of a run on one scorer: `{segment: {"mean", "ci_low", "ci_high", "n"}}`."""
+def run_metrics(session: Session, *, run_id: int, scorer_key: str) -> dict[str, IntervalPublic]:
+    """Stored intervals of a run on one scorer, by segment ("" is the whole run)."""
     rows = session.exec(select(RunMetricRow).where(RunMetricRow.run_id == run_id,
                                                    RunMetricRow.scorer_hash == sha256_hex(scorer_key))).all()
-    return {row.segment: {"mean": row.mean, "ci_low": row.ci_low, "ci_high": row.ci_high, "n": row.n}
+    return {row.segment: IntervalPublic(mean=row.mean, ci_low=row.ci_low, ci_high=row.ci_high, n=row.n)
             for row in rows}
 
 
+def save_latency(session: Session, *, run_id: int, latency: LatencySummary) -> None:
+    """Store a run's latency percentiles, so readers never recompute them."""
+    run = get_run(session, run_id=run_id)
+    run.latency_p50_ms, run.latency_p95_ms = latency.p50_ms, latency.p95_ms
+    session.add(run)
+
+
+def comparison_document(*, run_a_id: int, run_b_id: int, scorer_key: str,
+                        comparison: PairedComparison) -> dict[str, Any]:
+    """The JSON form of a comparison of run B against run A, as `turnout compare --json` prints it."""
+    return {"run_a": run_a_id, "run_b": run_b_id, "scorer": scorer_key, **comparison.to_dict()}
+
+
 def save_comparison(session: Session, *, run_a_id: int, run_b_id: int, scorer_key: str,
-                    document: dict[str, Any]) -> None:
+                    comparison: PairedComparison) -> None:
     """Store the paired comparison of run B against run A on one scorer."""
+    document = comparison_document(run_a_id=run_a_id, run_b_id=run_b_id, scorer_key=scorer_key, comparison=comparison)
     row = {"run_a_id": run_a_id, "run_b_id": run_b_id, "scorer_hash": sha256_hex(scorer_key),
-           "scorer_key": scorer_key, "margin": document["margin"], "n_pairs": document["n_pairs"],
-           "difference": document["difference"], "ci_low": document["ci_low"], "ci_high": document["ci_high"],
-           "p_value": document["p_value"], "noninferiority_p": document["noninferiority_p"],
+           "scorer_key": scorer_key, "margin": comparison.margin, "n_pairs": comparison.n_pairs,
+           "difference": comparison.difference, "ci_low": comparison.ci_low, "ci_high": comparison.ci_high,
+           "p_value": comparison.p_value, "noninferiority_p": comparison.noninferiority_p,
            "document": document, "created_at": utcnow()}
     upsert(session, ComparisonRow, [row], keys=("run_a_id", "run_b_id", "scorer_hash"),
            update=("margin", "n_pairs", "difference", "ci_low", "ci_high", "p_value", "noninferiority_p",

@@ -1,4 +1,4 @@
-"""Completions and scores: idempotent writes, scoring plans, and the read models the CLI prints."""
+"""Completions and scores: idempotent writes, scoring plans, and a run's per-case results."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlmodel import Session, col, func, select
 from evals.cases import sha256_hex
 from evals.results import Completion, Score
 from evals.scoring.registry import ScorerSpec
-from service.storage.runs import CaseItem, cycle_cases, cycle_runs, get_cycle, get_run, scorer_specs
+from service.storage.public import CaseResultPublic, RunResultsPublic
+from service.storage.runs import CaseItem, cycle_cases, cycle_runs, get_cycle, get_run, model_names, recipe
 from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow, utcnow
 from service.storage.upsert import insert_ignore, upsert
 
@@ -49,7 +50,7 @@ def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | N
     (default: the cycle's scorers), with the production completion of the same case beside candidates'.
     With *force*, every completion is planned for every spec (re-scoring overwrites)."""
     cycle = get_cycle(session, cycle_id=cycle_id)
-    specs = specs if specs is not None else scorer_specs(cycle)
+    specs = specs if specs is not None else recipe(cycle).scorers
     cases = {item.row_id: item for item in cycle_cases(session, cycle_id=cycle_id)}
     runs = cycle_runs(session, cycle_id=cycle_id)
     production_run = next((run for run in runs if run.role == "production"), None)
@@ -98,8 +99,8 @@ def save_scores(session: Session, *, scores: list[tuple[int, ScorerSpec, Score]]
                   update=("scorer_version", "value", "explanation", "error", "details", "created_at"))
 
 
-def run_results(session: Session, *, run_id: int) -> list[dict[str, Any]]:
-    """Per case of a run: the completion and its scores by scorer key, in golden-set order."""
+def run_results(session: Session, *, run_id: int) -> RunResultsPublic:
+    """A run with, per case, the completion and its scores by scorer key, in golden-set order."""
     run = get_run(session, run_id=run_id)
     rows = session.exec(select(CompletionRow, CaseRow).join(CaseRow, col(CaseRow.id) == CompletionRow.case_id)
                         .where(CompletionRow.run_id == run_id)
@@ -108,20 +109,14 @@ def run_results(session: Session, *, run_id: int) -> list[dict[str, Any]]:
     for score in session.exec(select(ScoreRow).join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
                               .where(CompletionRow.run_id == run_id)).all():
         scores.setdefault(score.completion_id, {})[score.scorer_key] = score.value
-    results = []
-    for completion, case in rows:
-        item: dict[str, Any] = {
-            "case_id": case.case_key, "output": completion.output, "error": completion.error,
-            "attempts": completion.attempts, "retried": completion.retried, "latency_ms": completion.latency_ms, "ttft_ms": completion.ttft_ms,
-            "input_tokens": completion.input_tokens, "output_tokens": completion.output_tokens,
-            "cost_usd": completion.cost_usd, "scores": scores.get(completion.id or 0, {}),
-        }
-        if run.repeat > 1:
-            item["repetition"] = completion.repetition
-        if completion.tokens_estimated:
-            item["tokens_estimated"] = True
-        results.append(item)
-    return results
+    cases = [CaseResultPublic(
+        case_id=case.case_key, output=completion.output, error=completion.error, attempts=completion.attempts,
+        retried=completion.retried, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
+        input_tokens=completion.input_tokens, output_tokens=completion.output_tokens, cost_usd=completion.cost_usd,
+        scores=scores.get(completion.id or 0, {}), repetition=completion.repetition if run.repeat > 1 else None,
+        tokens_estimated=True if completion.tokens_estimated else None) for completion, case in rows]
+    return RunResultsPublic.model_validate({"run_id": run.id, "model": model_names(session, [run])[run.model_id],
+                                            "role": run.role, "state": run.state, "cases": cases})
 
 
 def run_score_values(session: Session, *, run: RunRow) -> dict[str, list[float]]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from evals.cases import Case
 from evals.errors import TurnoutError
 from evals.models import ModelSpec
-from evals.scoring.registry import ScorerSpec
+from evals.recipe import Recipe, StoredWatch
 from service.storage.tables import (FINAL_STATES, CaseRow, CompletionRow, CycleRow, GoldenSetRow,
-                                    GoldenSetVersionRow, ModelRow, RunRow, WatchRow, utcnow)
+                                    GoldenSetVersionRow, ModelRow, RunRow, State, WatchRow, utcnow)
 
 
 class NotFound(TurnoutError):
@@ -74,15 +72,15 @@ def create_cycle(session: Session, *, watch_name: str, trigger: str,
     if version.used_at is None:
         version.used_at = utcnow()
         session.add(version)
-    spec = watch.spec
+    declared = Recipe(watch=StoredWatch.model_validate(watch.spec), golden_set=golden_set.name,
+                      content_hash=version.content_hash)
     cycle = CycleRow(watch_id=watch.id, golden_set_version_id=version.id, trigger=trigger,
-                     scheduled_for=scheduled_for,
-                     recipe={"watch": spec, "golden_set": golden_set.name, "content_hash": version.content_hash})
+                     scheduled_for=scheduled_for, recipe=declared.model_dump(mode="json"))
     session.add(cycle)
     session.flush()
     assert cycle.id is not None
-    repeat = int(spec.get("repeat", 1))
-    for role, names in (("production", [spec["production"]]), ("candidate", spec.get("candidates", []))):
+    repeat = declared.watch.repeat
+    for role, names in (("production", [declared.watch.production]), ("candidate", declared.watch.candidates)):
         for name in names:
             model = session.exec(select(ModelRow).where(ModelRow.name == name,
                                                         col(ModelRow.deleted_at).is_(None))).first()
@@ -135,22 +133,21 @@ def plan_replay(session: Session, *, run_id: int) -> ReplayPlan | None:
     cases = cycle_cases(session, cycle_id=cycle.id or 0)
     todo = [(item, repetition) for repetition in range(run.repeat) for item in cases
             if (item.row_id, repetition) not in done]
-    watch = cycle.recipe["watch"]
+    watch = recipe(cycle).watch
     siblings = cycle_runs(session, cycle_id=run.cycle_id)
-    budget = watch.get("budget_usd")
-    left = None if budget is None else float(budget) - sum(r.cost_usd for r in siblings)
-    return ReplayPlan(run_id=run_id, model=ModelSpec.model_validate(run.model_spec), template=watch["template"],
+    budget = watch.budget_usd
+    left = None if budget is None else budget - sum(r.cost_usd for r in siblings)
+    return ReplayPlan(run_id=run_id, model=ModelSpec.model_validate(run.model_spec), template=watch.template,
                       todo=todo, n_total=run.n_total, cycle_id=run.cycle_id, budget_left_usd=left,
                       open_runs=sum(r.state not in FINAL_STATES for r in siblings))
 
 
-def scorer_specs(cycle: CycleRow) -> list[ScorerSpec]:
-    """The scorers the cycle's recipe names, primary marked."""
-    return [ScorerSpec(name=item["name"], options=item.get("options") or {}, primary=bool(item.get("primary")))
-            for item in cycle.recipe["watch"]["scorers"]]
+def recipe(cycle: CycleRow) -> Recipe:
+    """The recipe the cycle was made with: its watch, scorers, policy and golden-set version."""
+    return Recipe.model_validate(cycle.recipe)
 
 
-def set_run_state(session: Session, *, run_id: int, state: str, reason: str | None = None) -> None:
+def set_run_state(session: Session, *, run_id: int, state: State, reason: str | None = None) -> None:
     """Move a run to *state*; a final state is never left (a late retry cannot reopen a run)."""
     run = get_run(session, run_id=run_id)
     if run.state in FINAL_STATES:
@@ -164,7 +161,7 @@ def set_run_state(session: Session, *, run_id: int, state: str, reason: str | No
     session.add(run)
 
 
-def set_cycle_state(session: Session, *, cycle_id: int, state: str, reason: str | None = None) -> None:
+def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: str | None = None) -> None:
     """Move a cycle to *state* (never out of a final one); the cost is summed from its runs."""
     cycle = get_cycle(session, cycle_id=cycle_id)
     if cycle.state in FINAL_STATES:
@@ -200,11 +197,6 @@ def model_names(session: Session, runs: list[RunRow]) -> dict[int, str]:
     ids = {run.model_id for run in runs}
     rows = session.exec(select(ModelRow).where(col(ModelRow.id).in_(ids))).all()
     return {row.id: row.name for row in rows if row.id is not None}
-
-
-def recipe_of(cycle: CycleRow) -> dict[str, Any]:
-    """The watch as the cycle saw it."""
-    return dict(cycle.recipe["watch"])
 
 
 def cancel_cycle(session: Session, *, cycle_id: int, reason: str = "cancelled by a user") -> CycleRow:

@@ -174,6 +174,10 @@ class RunRow(SQLModel, table=True):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    latency_p50_ms: float | None = None
+    """Median latency of the answered completions; stored by the analysis step."""
+    latency_p95_ms: float | None = None
+    """95th percentile latency, likewise."""
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = Field(default=None)
     finished_at: datetime | None = Field(default=None)

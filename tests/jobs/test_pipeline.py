@@ -42,10 +42,12 @@ def test_a_cycle_stores_completions_scores_and_costs(applied: Path, peers: tuple
     # when the watch runs one cycle
     cycle_id = run_whole_cycle()
     with session_scope() as session:
-        summary = cycle_summary(session, cycle_id=cycle_id)
+        summary = cycle_summary(session, cycle_id=cycle_id).model_dump(mode="json")
         prod_run = summary["runs"][0]
-        prod_cases = {c["case_id"]: c for c in results.run_results(session, run_id=prod_run["run_id"])}
-        cand_cases = {c["case_id"]: c for c in results.run_results(session, run_id=summary["runs"][1]["run_id"])}
+        prod_cases = {c["case_id"]: c for c in
+                      results.run_results(session, run_id=prod_run["run_id"]).model_dump(mode="json")["cases"]}
+        cand_run = results.run_results(session, run_id=summary["runs"][1]["run_id"])
+        cand_cases = {c["case_id"]: c for c in cand_run.model_dump(mode="json")["cases"]}
     # then both runs are stored with every case once, the refused case as data
     assert [(r["model"], r["role"], r["n_cases"], r["n_errors"]) for r in summary["runs"]] == [
         ("prod", "production", 4, 1), ("cand", "candidate", 4, 1)]
@@ -118,7 +120,7 @@ def test_a_model_whose_key_is_missing_fails_its_run_with_the_reason(
     cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
     assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"   # production still ran
     with session_scope() as session:
-        summary = cycle_summary(session, cycle_id=cycle_id)
+        summary = cycle_summary(session, cycle_id=cycle_id).model_dump(mode="json")
     candidate = summary["runs"][1]
     assert candidate["state"] == "failed"
     assert "TURNOUT_TEST_NO_SUCH_KEY" in candidate["reason"] and "not set" in candidate["reason"]
@@ -150,7 +152,7 @@ def test_a_vllm_candidate_is_replayed_in_one_batched_call(applied: Path, monkeyp
     assert len(fake.engines[0].calls[0].messages) == 4
     assert fake.engines[0].calls[0].sampling_params.max_tokens == 64
     with session_scope() as session:
-        summary = cycle_summary(session, cycle_id=cycle_id)
+        summary = cycle_summary(session, cycle_id=cycle_id).model_dump(mode="json")
     candidate = summary["runs"][1]
     assert (candidate["model"], candidate["n_cases"], candidate["state"]) == ("cand", 4, "finished")
     # the stand-in answers the three ANSWER: lines and echoes the fourth case, whose expected "x" it lacks
@@ -208,7 +210,7 @@ def test_a_cycle_over_its_budget_stops_and_fails_with_reason_budget(applied: Pat
     # when it runs
     assert asyncio.run(pipeline.run_cycle(cycle_id)) == "failed"
     with session_scope() as session:
-        summary = cycle_summary(session, cycle_id=cycle_id)
+        summary = cycle_summary(session, cycle_id=cycle_id).model_dump(mode="json")
         stored = session.exec(select(CompletionRow)).all()
     # then it stopped sending before the budget was passed, kept what it had, and says why
     assert summary["reason"].startswith("budget")
@@ -217,3 +219,20 @@ def test_a_cycle_over_its_budget_stops_and_fails_with_reason_budget(applied: Pat
     assert 0 < production["n_cases"] < 4
     assert summary["cost_usd"] <= 0.09
     assert len(stored) == production["n_cases"] + summary["runs"][1]["n_cases"]
+
+
+def test_the_analysis_step_stores_latency_percentiles(applied: Path) -> None:
+    from evals.metrics import percentile
+    from service.storage.tables import RunRow
+
+    # when a cycle runs
+    cycle_id = run_whole_cycle()
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id)
+        production = summary.runs[0]
+        latencies = [c.latency_ms for c in results.run_results(session, run_id=production.run_id).cases
+                     if c.latency_ms is not None]
+        stored = session.get(RunRow, production.run_id)
+    # then the run row holds the percentiles of its answered completions, and the summary reads them
+    assert stored is not None and stored.latency_p50_ms == percentile(latencies, 50) is not None
+    assert (production.latency_p50_ms, production.latency_p95_ms) == (stored.latency_p50_ms, stored.latency_p95_ms)

@@ -88,7 +88,8 @@ def wait_for(predicate: Callable[[], Any], *, timeout: float, what: str, every: 
 def cycle_state(cycle_id: int) -> dict[str, Any]:
     """The `turnout status --json` entry of one cycle."""
     with session_scope() as session:
-        return next(c for c in status(session, limit=200)["cycles"] if c["cycle_id"] == cycle_id)
+        cycles = status(session, limit=200).model_dump(mode="json")["cycles"]
+        return next(c for c in cycles if c["cycle_id"] == cycle_id)
 
 
 def wait_for_cycle(cycle_id: int, *, timeout: float = 90) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""Which cases two runs are compared on, and what each side counts for on each of them.
+
+The rule, in one place: a case the scorer could not judge on either side is left out on both (a
+judge that failed says nothing about either model); a case one side has no score for at all counts
+as that side's failure, 0.0 (a model that could not answer is worse, not excused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+LeftOut = Literal["unscorable"]
+"""Why a case is not among the pairs: `unscorable`, the scorer could not judge it on one side or both."""
+
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """One run's values on one scorer, keyed by case content hash (so versions pair on unchanged cases)."""
+
+    values: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    """Case hash → values of its repetitions (unscorable ones left out)."""
+    unscorable: frozenset[str] = frozenset()
+    """Case hashes the scorer could not judge: left out of pairs on both sides."""
+    tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Case hash → the case's tags (its segments)."""
+    clusters: Mapping[str, str | None] = field(default_factory=dict)
+    """Case hash → the case's cluster, or None."""
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """The cases two runs are compared on, A's and B's values for each, and what was left out."""
+
+    keys: tuple[str, ...]
+    """The paired case keys, sorted (so every result is independent of the runs' order)."""
+    a: Mapping[str, Sequence[float]]
+    """Key → A's values; `(0.0,)` where A has none (its failure)."""
+    b: Mapping[str, Sequence[float]]
+    """Key → B's values, likewise."""
+    tags: Mapping[str, Sequence[str]]
+    """Key → tags, from either side."""
+    clusters: Mapping[str, str | None]
+    """Key → cluster, from either side."""
+    left_out: Mapping[str, LeftOut]
+    """Keys either side has that are not paired, with why."""
+    unscorable_a: int
+    """Cases the scorer could not judge in A (each left out on both sides)."""
+    unscorable_b: int
+    """Cases the scorer could not judge in B, likewise."""
+    failed_a: tuple[str, ...]
+    """Paired keys A has no value for, counted as A's failure."""
+    failed_b: tuple[str, ...]
+    """Paired keys B has no value for, counted as B's failure."""
+
+
+FAILURE: tuple[float, ...] = (0.0,)
+"""What a side counts for on a case it has no value for."""
+
+
+def pair_runs(a: ScoreTable, b: ScoreTable) -> Pairs:
+    """Pair run B with run A (B − A is what the statistics then compare).
+
+    Args:
+        a: Run A's values on one scorer.
+        b: Run B's values on the same scorer.
+
+    Returns:
+        The pairs: every case either side has a value for, less those the scorer could not judge on
+        either side; a side without a value for a paired case counts as failing it.
+    """
+    left_out: dict[str, LeftOut] = {key: "unscorable" for key in sorted(a.unscorable | b.unscorable)}
+    keys = tuple(sorted(key for key in set(a.values) | set(b.values) if key not in left_out))
+    failed_a = tuple(key for key in keys if not a.values.get(key))
+    failed_b = tuple(key for key in keys if not b.values.get(key))
+    return Pairs(
+        keys=keys,
+        a={key: a.values.get(key) or FAILURE for key in keys},
+        b={key: b.values.get(key) or FAILURE for key in keys},
+        tags={**a.tags, **b.tags},
+        clusters={**a.clusters, **b.clusters},
+        left_out=left_out,
+        unscorable_a=len(a.unscorable),
+        unscorable_b=len(b.unscorable),
+        failed_a=failed_a,
+        failed_b=failed_b,
+    )

@@ -1,0 +1,57 @@
+"""The recipe of a cycle: the watch as it was declared, and the golden-set version it pinned.
+
+Stored with every cycle so that any run can be explained and re-scored. Declarations in turnout.yaml
+are read strictly (`evals.config`); a stored recipe is read leniently, so cycles stored before a
+setting existed, or after one was added, keep loading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from evals.config import WatchDecl
+from evals.scoring.registry import ScorerSpec
+
+
+class StoredWatch(WatchDecl):
+    """A watch declaration as stored: keys it does not know are ignored, and its scorers are specs
+    as `ScorerSpec.to_data` wrote them (`{name, options, version, primary}`)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    def scorer_specs(self) -> list[ScorerSpec]:
+        """The scorers as stored, primary marked; not checked against the registry again, so a cycle
+        scored by a scorer since removed still loads."""
+        specs = []
+        for item in self.scorers:
+            data: dict[str, Any] = {"name": item} if isinstance(item, str) else item
+            specs.append(ScorerSpec(name=str(data["name"]), options=dict(data.get("options") or {}),
+                                    primary=bool(data.get("primary"))))
+        return specs
+
+
+class Recipe(BaseModel):
+    """What one cycle runs with: the watch (scorers, template, repeat, budget, policy) and the
+    golden-set version. Each run adds its model's declaration (its params) beside it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    watch: StoredWatch
+    """The watch as it was declared when the cycle was made."""
+    golden_set: str
+    """The golden set's name."""
+    content_hash: str
+    """The content hash of the golden-set version the cycle pinned."""
+
+    @property
+    def scorers(self) -> list[ScorerSpec]:
+        """The watch's scorers, primary marked."""
+        return self.watch.scorer_specs()
+
+    @property
+    def primary(self) -> ScorerSpec:
+        """The primary scorer (the first when none is marked)."""
+        specs = self.scorers
+        return next((spec for spec in specs if spec.primary), specs[0])
