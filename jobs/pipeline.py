@@ -18,10 +18,10 @@ from datetime import datetime
 
 from evals.cost import Budget, CostModel, share_by_busy_time
 from evals.limits.breaker import CircuitBreaker, ReplayStopped
-from evals.providers.base import Provider, Request
+from evals.providers.base import Provider
 from evals.prompts import build_messages
 from evals.replay import replay
-from evals.results import Completion, Score
+from evals.results import Completion, Request, Score
 from evals.scoring.apply import score_completion
 from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from evals.cases import Case
-from evals.providers.base import Provider, Request
-from evals.results import Completion, Score
+from evals.providers.base import Provider
+from evals.results import Completion, Request, Score
 from evals.scoring.apply import no_answer
 from evals.scoring.context import ScorerContext, judge_cache_key, require_context
 from evals.scoring.judge_prompts import PAIRWISE_PROMPTS, RUBRIC_PROMPTS, PromptTemplate, render_case

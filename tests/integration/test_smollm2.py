@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from evals.models import ModelSpec
-from evals.providers.base import Request
 from evals.providers.openai_chat import OpenAIChatProvider
 from evals.replay import replay
-from evals.results import Completion
+from evals.results import Completion, Request
 from tests.integration.llama_server import LlamaServer, llama_server  # noqa: F401 - the fixture
 
 # Checked by hand with this model at temperature 0: the system line makes it answer directly
