@@ -11,7 +11,7 @@ from evals.cases import sha256_hex
 from evals.results import Completion, Score
 from evals.scoring.registry import ScorerSpec
 from service.storage.runs import CaseItem, NotFound, cycle_cases, cycle_runs, get_cycle, get_run, scorer_specs
-from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow, utcnow
+from service.storage.tables import CaseRow, CompletionRow, CycleRow, RunRow, ScoreRow, utcnow
 from service.storage.upsert import insert_ignore, upsert
 
 _COMPLETION_FIELDS = ("repetition", "output", "error", "error_kind", "attempts", "retried", "latency_ms", "ttft_ms",
@@ -49,15 +49,17 @@ def save_completions(session: Session, *, run_id: int, completions: list[Complet
 
 def _case_row_ids(session: Session, *, run_id: int, case_keys: set[str]) -> dict[str, int]:
     """The `golden_case` row id of each case key, in the golden-set version run *run_id* replays."""
-    version_id = get_cycle(session, cycle_id=get_run(session, run_id=run_id).cycle_id).golden_set_version_id
-    found: dict[str, int] = {}
-    if case_keys:
-        found = {key: row_id for key, row_id in session.exec(
-            select(CaseRow.case_key, CaseRow.id).where(CaseRow.version_id == version_id,
-                                                        col(CaseRow.case_key).in_(case_keys))).all()
-                 if row_id is not None}
+    if not case_keys:
+        return {}
+    # One query per stored batch: the run's cycle pins the version whose cases are looked up.
+    found = {key: row_id for key, row_id in session.exec(
+        select(CaseRow.case_key, CaseRow.id)
+        .join(CycleRow, col(CycleRow.golden_set_version_id) == CaseRow.version_id)
+        .join(RunRow, col(RunRow.cycle_id) == CycleRow.id)
+        .where(RunRow.id == run_id, col(CaseRow.case_key).in_(case_keys))).all() if row_id is not None}
     missing = sorted(case_keys - set(found))
     if missing:
+        get_run(session, run_id=run_id)  # a run that does not exist is reported as such
         raise NotFound(f"run {run_id} replays a golden-set version without case(s) {', '.join(map(repr, missing))}; "
                        "a completion's case_id must be a case id of that version")
     return found
