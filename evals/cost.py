@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from evals.models import ModelSpec, Pricing
-from evals.providers.base import Request
+from evals.results import Request
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 
 from evals.cost import Budget, BusyMeter, CostModel
 from evals.limits.breaker import BudgetExceeded, CircuitBreaker, CircuitOpen, ReplayStopped
-from evals.providers.base import Provider, Request
-from evals.results import Completion
+from evals.providers.base import Provider
+from evals.results import Completion, Request
 
 __all__ = ["BudgetExceeded", "CircuitBreaker", "CircuitOpen", "ReplayStopped", "replay"]
 

@@ -1,4 +1,4 @@
-"""What replay and scoring produce: completions and scores, as plain values."""
+"""What replay sends and what replay and scoring produce: requests, completions and scores, as plain values."""
 
 from __future__ import annotations
 
@@ -11,6 +11,18 @@ ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "bad_reques
 fit the model's context window, which no retry changes (a per-case failure, not the run's)."""
 
 RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
+
+
+@dataclass(frozen=True)
+class Request:
+    """One call to make: a case (and repetition) turned into chat messages."""
+
+    case_id: str
+    """The case's id in its golden set."""
+    repetition: int
+    """0 for the first answer; 1.. for `repeat: k` sampling."""
+    messages: list[dict[str, str]]
+    """The chat messages to send, as `{"role": ..., "content": ...}` dicts."""
 
 
 @dataclass(frozen=True)

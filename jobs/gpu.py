@@ -22,8 +22,7 @@ from typing import Any
 from evals.errors import ConfigError
 from evals.models import ModelSpec
 from evals.providers import vllm_batch
-from evals.providers.base import Request
-from evals.results import Completion
+from evals.results import Completion, Request
 from jobs.providers import ProviderUnavailable
 
 log = logging.getLogger(__name__)

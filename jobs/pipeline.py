@@ -19,10 +19,10 @@ from datetime import datetime
 from evals.cost import Budget, CostModel, share_by_busy_time
 from evals.limits.breaker import CircuitBreaker, ReplayStopped
 from evals.models import ModelSpec
-from evals.providers.base import Provider, Request
+from evals.providers.base import Provider
 from evals.prompts import build_messages
 from evals.replay import replay
-from evals.results import Completion, Score
+from evals.results import Completion, Request, Score
 from evals.scoring.apply import score_completion
 from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec
@@ -123,7 +123,6 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
         with session_scope() as session:
             runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc))
         return
-    rows = {(item.case.id, repetition): item.row_id for item, repetition in plan.todo}
     requests = (Request(case_id=item.case.id, repetition=repetition,
                         messages=build_messages(item.case, plan.template)) for item, repetition in plan.todo)
     done = plan.n_total - len(plan.todo)
@@ -133,7 +132,7 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
     try:
         async for batch in _answers(plan, requests, provider, budget=budget, cost=cost):
             # Stored on a thread, so the event loop keeps the requests in flight while the batch is written.
-            run = await asyncio.to_thread(_store_batch, run_id, [(rows[(c.case_id, c.repetition)], c) for c in batch])
+            run = await asyncio.to_thread(_store_batch, run_id, batch)
             done += len(batch)
             if progress:
                 progress(label, done, plan.n_total)
@@ -223,7 +222,7 @@ def finish_cycle(cycle_id: int) -> str:
         return runs.get_cycle(session, cycle_id=cycle_id).state
 
 
-def _store_batch(run_id: int, completions: list[tuple[int, Completion]]) -> RunRow:
+def _store_batch(run_id: int, completions: list[Completion]) -> RunRow:
     with session_scope() as session:
         results.save_completions(session, run_id=run_id, completions=completions)
         return runs.refresh_run_counts(session, run_id=run_id)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlmodel import col, select
-
 from evals.errors import ConfigError
-from evals.models import ModelSpec
 from evals.providers.base import Provider
 from evals.scoring.context import ScorerContext
 from jobs.providers import ProviderUnavailable, provider_for
+from service.storage.catalog import model_spec
 from service.storage.db import session_scope
 from service.storage.judge_cache import get_verdict, put_verdict
-from service.storage.tables import ModelRow
 
 
 class StoredJudgeCache:
@@ -46,12 +43,11 @@ class JudgeProviders:
     def __call__(self, name: str) -> Provider:
         if name not in self._made:
             with session_scope() as session:
-                row = session.exec(select(ModelRow).where(ModelRow.name == name,
-                                                          col(ModelRow.deleted_at).is_(None))).first()
-            if row is None:
+                spec = model_spec(session, name=name)
+            if spec is None:
                 raise ConfigError(f"judge model '{name}' is not declared in models; declare it in turnout.yaml")
             try:
-                self._made[name] = provider_for(ModelSpec.model_validate(row.spec))
+                self._made[name] = provider_for(spec)
             except ProviderUnavailable as exc:
                 raise ConfigError(f"judge model '{name}': {exc}") from None
         return self._made[name]

@@ -86,8 +86,8 @@ def measure_sdk(peer: Peer, cases_file: Path, n: int, concurrency: int, transpor
 async def engine_loop(base_url: str, cases_file: Path, concurrency: int) -> dict[str, Any]:
     """`evals.replay.replay` with the provider `turnout run` builds, and nothing stored."""
     from evals.models import ModelSpec
-    from evals.providers.base import Request
     from evals.replay import replay
+    from evals.results import Request
     from jobs.providers import provider_for
 
     cases = [json.loads(line) for line in cases_file.read_text().splitlines()]

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-from evals.results import Completion
-
-
-@dataclass(frozen=True)
-class Request:
-    """One call to make: a case (and repetition) turned into chat messages."""
-
-    case_id: str
-    repetition: int
-    messages: list[dict[str, str]]
+from evals.results import Completion, Request
 
 
 class Provider(Protocol):

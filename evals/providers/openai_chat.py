@@ -31,9 +31,8 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from evals.cost import CostModel, estimate_request_tokens, estimate_tokens
 from evals.limits import AdaptiveConcurrency, ModelLimits, retry_after_s
 from evals.models import ModelSpec
-from evals.providers.base import Request
 from evals.providers.sse import iter_payloads
-from evals.results import RETRYABLE, Completion, ErrorKind
+from evals.results import RETRYABLE, Completion, ErrorKind, Request
 
 __all__ = ["BadResponse", "OpenAIChatProvider", "TruncatedStream", "classify", "describe", "estimate_tokens",
            "retry_after_s"]

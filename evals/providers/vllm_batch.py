@@ -15,8 +15,7 @@ from typing import Any, Literal, Protocol
 
 from evals.errors import ConfigError
 from evals.models import ModelSpec
-from evals.providers.base import Request
-from evals.results import Completion, ErrorKind
+from evals.results import Completion, ErrorKind, Request
 
 DEFAULT_MAX_TOKENS = 256
 """Sent when the model's params name none: vLLM's own default (16 tokens) cuts most answers short."""

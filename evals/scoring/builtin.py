@@ -16,12 +16,10 @@ from typing import Any
 
 from evals.cases import Case
 from evals.results import Completion, Score
-
-# The other built-in families register themselves when imported.
-from evals.scoring import compose, judge, language, overlap, refusal, semantic  # noqa: F401
 from evals.scoring.apply import no_answer
 from evals.scoring.asserts import score_assertions
 from evals.scoring.jsontext import NotJson, parse_json_answer, schema_validator, violations
+from evals.scoring.options import bool_option, text_option
 from evals.scoring.registry import Scorer, scorer
 from evals.scoring.text import clip, last_number, normalize_text
 from evals.scoring.text import normalize_unicode as unicode_normalized
@@ -51,18 +49,6 @@ def _expected(case: Case) -> str | None:
     return case.expected if case.expected is not None and case.expected.strip() else None
 
 
-def _bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"option '{name}' must be true or false, got {value!r}")
-    return value
-
-
-def _text_option(name: str, value: Any) -> str | None:
-    if value is not None and (not isinstance(value, str) or not value):
-        raise TypeError(f"option '{name}' must be a non-empty string, got {value!r}")
-    return value
-
-
 @scorer("exact_match", version="1")
 def exact_match(
     *,
@@ -74,11 +60,11 @@ def exact_match(
 ) -> Scorer:
     """1.0 when the answer equals the expected answer after the chosen normalisations."""
     options = {
-        "ignore_case": _bool("ignore_case", ignore_case),
-        "strip": _bool("strip", strip),
-        "collapse_whitespace": _bool("collapse_whitespace", collapse_whitespace),
-        "remove_punctuation": _bool("remove_punctuation", remove_punctuation),
-        "unicode": _bool("normalize_unicode", normalize_unicode),
+        "ignore_case": bool_option("ignore_case", ignore_case),
+        "strip": bool_option("strip", strip),
+        "collapse_whitespace": bool_option("collapse_whitespace", collapse_whitespace),
+        "remove_punctuation": bool_option("remove_punctuation", remove_punctuation),
+        "unicode": bool_option("normalize_unicode", normalize_unicode),
     }
 
     def judge(case: Case, answer: str) -> Score:
@@ -96,8 +82,8 @@ def exact_match(
 @scorer("contains", version="1")
 def contains(*, ignore_case: bool = True, value: str | None = None) -> Scorer:
     """1.0 when the expected answer (or the `value` option) occurs in the answer."""
-    fold = _bool("ignore_case", ignore_case)
-    fixed = _text_option("value", value)
+    fold = bool_option("ignore_case", ignore_case)
+    fixed = None if value is None else text_option("value", value, blank=True)
 
     def judge(case: Case, answer: str) -> Score:
         needle = fixed if fixed is not None else _expected(case)
@@ -129,7 +115,7 @@ def regex(*, pattern: str | None = None, flags: str = "") -> Scorer:
     if not isinstance(flags, str) or set(flags) - set(_REGEX_FLAGS):
         raise ValueError(f"option 'flags' takes letters from 'ims', got {flags!r}")
     compiled = None
-    fixed = _text_option("pattern", pattern)
+    fixed = None if pattern is None else text_option("pattern", pattern, blank=True)
     if fixed is not None:
         try:
             compiled = _compile(fixed, flags)
@@ -205,7 +191,7 @@ def numeric(*, tolerance: float = 0.0, relative: bool = False) -> Scorer:
         raise TypeError(f"option 'tolerance' must be a number, got {tolerance!r}")
     if not math.isfinite(tolerance) or tolerance < 0:
         raise ValueError(f"option 'tolerance' must be a finite number >= 0, got {tolerance!r}")
-    is_relative = _bool("relative", relative)
+    is_relative = bool_option("relative", relative)
     allowed = Decimal(repr(tolerance))
     kind = "relative tolerance" if is_relative else "tolerance"
 

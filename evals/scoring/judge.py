@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from evals.cases import Case
-from evals.providers.base import Provider, Request
-from evals.results import Completion, Score
+from evals.providers.base import Provider
+from evals.results import Completion, Request, Score
 from evals.scoring.apply import no_answer
 from evals.scoring.context import ScorerContext, judge_cache_key, require_context
 from evals.scoring.judge_prompts import PAIRWISE_PROMPTS, RUBRIC_PROMPTS, PromptTemplate, render_case
 from evals.scoring.jsontext import NotJson, find_json_objects, parse_json_answer
+from evals.scoring.options import text_option
 from evals.scoring.registry import Scorer, scorer
 from evals.scoring.text import clip
 
@@ -119,12 +120,6 @@ def parse_pairwise_reply(text: str) -> tuple[str, str] | None:
     return winner, explanation if isinstance(explanation, str) else ""
 
 
-def _text_option(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise TypeError(f"option '{name}' must be a non-empty string, got {value!r}")
-    return value
-
-
 def _prompt(prompts: dict[str, PromptTemplate], version: Any) -> PromptTemplate:
     if not isinstance(version, str) or version not in prompts:
         raise ValueError(f"option 'prompt_version' must be one of {', '.join(sorted(prompts))}, got {version!r}")
@@ -140,8 +135,8 @@ def judge(
     context: ScorerContext | None = None,
 ) -> Scorer:
     """An LLM judge scores the answer 0-10 against the reference and criteria; value = score / 10."""
-    judge_model = _text_option("model", model)
-    extra_rubric = None if rubric is None else _text_option("rubric", rubric)
+    judge_model = text_option("model", model)
+    extra_rubric = None if rubric is None else text_option("rubric", rubric)
     template = _prompt(RUBRIC_PROMPTS, prompt_version)
     client = JudgeClient(require_context(context), judge_model, prompt_version)
 
@@ -183,7 +178,7 @@ def pairwise_judge(
     Value: candidate win 1.0 / tie 0.5 / loss 0.0, averaged over the two orders, so a judge that
     prefers whichever answer comes first scores 0.5 rather than deciding by position.
     """
-    judge_model = _text_option("model", model)
+    judge_model = text_option("model", model)
     template = _prompt(PAIRWISE_PROMPTS, prompt_version)
     client = JudgeClient(require_context(context), judge_model, prompt_version)
 

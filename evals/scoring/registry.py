@@ -82,8 +82,9 @@ def registered_scorers() -> dict[str, RegisteredScorer]:
 
 
 def _load_builtins() -> None:
-    # Imported for its registrations; done lazily so the registry module has no cycle.
-    import evals.scoring.builtin  # noqa: F401
+    # The catalog's modules register their factories as they are decorated; imported lazily
+    # because they import this module.
+    import evals.scoring.catalog  # noqa: F401
 
 
 @dataclass(frozen=True)

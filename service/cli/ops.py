@@ -15,6 +15,9 @@ from service.storage import migrate, runs
 from service.storage.db import get_engine, session_scope
 from service.storage.status import status
 
+API_FACTORY = "service.api.app:create_app"
+"""What `turnout api` and `turnout up` serve, as uvicorn's `module:factory` string."""
+
 
 def cmd_trigger(args: argparse.Namespace) -> int:
     from jobs import dispatch  # imports the Celery app: only for commands that enqueue
@@ -100,12 +103,12 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def _serve_api(host: str, port: int, stopped: threading.Event) -> None:
     try:
+        import fastapi  # noqa: F401 - only checks that the web stack is installed
         import uvicorn
-
-        from service.api.app import create_app
     except ImportError:
         raise SystemExit("error: the API needs the web stack: pip install 'turnout[api]'") from None
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")  # handles Ctrl-C itself
+    # The API is named as a process entry point, not imported: service.cli and service.api are siblings.
+    uvicorn.run(API_FACTORY, factory=True, host=host, port=port, log_level="warning")  # handles Ctrl-C itself
     stopped.set()
 
 

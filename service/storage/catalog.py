@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from evals.cases import GoldenSet, canonical_json, sha256_hex
 from evals.config import Config
+from evals.models import ModelSpec
 from service.storage.tables import CaseRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, WatchRow, utcnow
 
 Kind = Literal["golden_set", "model", "watch"]
@@ -141,6 +142,12 @@ def list_watches(session: Session) -> list[WatchRow]:
 def list_models(session: Session) -> list[ModelRow]:
     """Models that are not deleted, by name."""
     return list(session.exec(select(ModelRow).where(col(ModelRow.deleted_at).is_(None)).order_by(ModelRow.name)))
+
+
+def model_spec(session: Session, *, name: str) -> ModelSpec | None:
+    """The declaration of model *name*, or None when no model of that name is declared (or it was pruned)."""
+    row = session.exec(select(ModelRow).where(ModelRow.name == name, col(ModelRow.deleted_at).is_(None))).first()
+    return None if row is None else ModelSpec.model_validate(row.spec)
 
 
 def list_golden_sets(session: Session) -> list[GoldenSetRow]:

@@ -24,7 +24,7 @@ def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable
     """The run's values on *scorer_key*, with each case's tags and cluster."""
     rows = session.exec(
         select(CaseRow.content_hash, CaseRow.tags, CaseRow.data, ScoreRow.value)
-        .join(CompletionRow, col(CompletionRow.case_id) == CaseRow.id)
+        .join(CompletionRow, col(CompletionRow.golden_case_id) == CaseRow.id)
         .join(ScoreRow, col(ScoreRow.completion_id) == CompletionRow.id)
         .where(CompletionRow.run_id == run_id, ScoreRow.scorer_hash == sha256_hex(scorer_key))
     ).all()

@@ -11,8 +11,9 @@ from evals.cases import sha256_hex
 from evals.results import Completion, Score
 from evals.scoring.registry import ScorerSpec
 from service.storage.public import CaseResultPublic, RunResultsPublic
-from service.storage.runs import CaseItem, cycle_cases, cycle_runs, get_cycle, get_run, model_names, recipe
-from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow, utcnow
+from service.storage.runs import (CaseItem, NotFound, cycle_cases, cycle_runs, get_cycle, get_run, model_names,
+                                  recipe)
+from service.storage.tables import CaseRow, CompletionRow, CycleRow, RunRow, ScoreRow, utcnow
 from service.storage.upsert import insert_ignore, upsert
 
 _COMPLETION_FIELDS = ("repetition", "output", "error", "error_kind", "attempts", "retried", "latency_ms", "ttft_ms",
@@ -20,17 +21,50 @@ _COMPLETION_FIELDS = ("repetition", "output", "error", "error_kind", "attempts",
                       "served_model", "cost_usd")
 
 
-def save_completions(session: Session, *, run_id: int, completions: list[tuple[int, Completion]]) -> int:
-    """Store final completions `(case row id, completion)` of a run; ones already stored are kept as they
-    were (the first final outcome wins). Returns how many were new."""
+def save_completions(session: Session, *, run_id: int, completions: list[Completion]) -> int:
+    """Store final completions of a run; ones already stored are kept as they were (the first final
+    outcome wins).
+
+    Args:
+        session: The open session.
+        run_id: The run the completions belong to.
+        completions: Final completions; each `case_id` is a case of the golden-set version the
+            run's cycle pinned.
+
+    Returns:
+        How many were new.
+
+    Raises:
+        NotFound: when the run does not exist, or a completion names a case its golden-set
+            version does not have.
+    """
+    case_rows = _case_row_ids(session, run_id=run_id, case_keys={completion.case_id for completion in completions})
     now = utcnow()
     rows = []
-    for case_row_id, completion in completions:
+    for completion in completions:
         values = asdict(completion)
         row: dict[str, Any] = {name: values[name] for name in _COMPLETION_FIELDS}
-        row.update(run_id=run_id, case_id=case_row_id, created_at=now)
+        row.update(run_id=run_id, golden_case_id=case_rows[completion.case_id], created_at=now)
         rows.append(row)
-    return insert_ignore(session, CompletionRow, rows, keys=("run_id", "case_id", "repetition"))
+    return insert_ignore(session, CompletionRow, rows, keys=("run_id", "golden_case_id", "repetition"))
+
+
+def _case_row_ids(session: Session, *, run_id: int, case_keys: set[str]) -> dict[str, int]:
+    """The `golden_case` row id of each case key, in the golden-set version run *run_id* replays."""
+    if not case_keys:
+        return {}
+    # One query per stored batch: the run's cycle pins the version whose cases are looked up.
+    found = {key: row_id for key, row_id in session.exec(
+        select(CaseRow.case_key, CaseRow.id)
+        .join(CycleRow, col(CycleRow.golden_set_version_id) == CaseRow.version_id)
+        .join(RunRow, col(RunRow.cycle_id) == CycleRow.id)
+        .where(RunRow.id == run_id, col(CaseRow.case_key).in_(case_keys))).all() if row_id is not None}
+    missing = sorted(case_keys - set(found))
+    if missing:
+        get_run(session, run_id=run_id)  # a run that does not exist is reported as such
+        raise NotFound(f"run {run_id} replays a golden-set version without case(s) {', '.join(map(repr, missing))}; "
+                       "a completion's case_id must be a case id of that version")
+    return found
 
 
 @dataclass(frozen=True)
@@ -56,7 +90,7 @@ def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | N
     production_run = next((run for run in runs if run.role == "production"), None)
     production: dict[tuple[int, int], Completion] = {}
     if production_run is not None:
-        production = {(row.case_id, row.repetition): _completion(row, cases)
+        production = {(row.golden_case_id, row.repetition): _completion(row, cases)
                       for row in _completions(session, [production_run.id or 0])}
     selected = [run for run in runs if run_ids is None or run.id in run_ids]
     roles = {run.id: run.role for run in selected}
@@ -71,8 +105,8 @@ def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | N
         assert row.id is not None
         missing = [spec for spec in specs if (row.id, hashes[spec.key]) not in scored]
         if missing:
-            other = production.get((row.case_id, row.repetition)) if roles[row.run_id] == "candidate" else None
-            plan.append(ScoringItem(row.id, cases[row.case_id], _completion(row, cases), other, missing))
+            other = production.get((row.golden_case_id, row.repetition)) if roles[row.run_id] == "candidate" else None
+            plan.append(ScoringItem(row.id, cases[row.golden_case_id], _completion(row, cases), other, missing))
     return plan
 
 
@@ -84,7 +118,7 @@ def _completions(session: Session, run_ids: list[int]) -> list[CompletionRow]:
 def _completion(row: CompletionRow, cases: dict[int, CaseItem]) -> Completion:
     values = {name: getattr(row, name) for name in _COMPLETION_FIELDS}
     values["retried"] = tuple(values["retried"] or ())
-    return Completion(case_id=cases[row.case_id].case.id, **values)
+    return Completion(case_id=cases[row.golden_case_id].case.id, **values)
 
 
 def save_scores(session: Session, *, scores: list[tuple[int, ScorerSpec, Score]]) -> int:
@@ -102,7 +136,7 @@ def save_scores(session: Session, *, scores: list[tuple[int, ScorerSpec, Score]]
 def run_results(session: Session, *, run_id: int) -> RunResultsPublic:
     """A run with, per case, the completion and its scores by scorer key, in golden-set order."""
     run = get_run(session, run_id=run_id)
-    rows = session.exec(select(CompletionRow, CaseRow).join(CaseRow, col(CaseRow.id) == CompletionRow.case_id)
+    rows = session.exec(select(CompletionRow, CaseRow).join(CaseRow, col(CaseRow.id) == CompletionRow.golden_case_id)
                         .where(CompletionRow.run_id == run_id)
                         .order_by(CaseRow.position, CompletionRow.repetition)).all()
     scores: dict[int, dict[str, float | None]] = {}

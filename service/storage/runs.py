@@ -128,7 +128,7 @@ def plan_replay(session: Session, *, run_id: int) -> ReplayPlan | None:
     if run.state in FINAL_STATES:
         return None
     cycle = get_cycle(session, cycle_id=run.cycle_id)
-    done = set(session.exec(select(CompletionRow.case_id, CompletionRow.repetition)
+    done = set(session.exec(select(CompletionRow.golden_case_id, CompletionRow.repetition)
                             .where(CompletionRow.run_id == run_id)).all())
     cases = cycle_cases(session, cycle_id=cycle.id or 0)
     todo = [(item, repetition) for repetition in range(run.repeat) for item in cases

@@ -194,11 +194,12 @@ class CompletionRow(SQLModel, table=True):
     """A model's final answer (or final error) for one case and repetition of a run."""
 
     __tablename__ = "completion"
-    __table_args__ = (sa.UniqueConstraint("run_id", "case_id", "repetition"),)
+    __table_args__ = (sa.UniqueConstraint("run_id", "golden_case_id", "repetition"),)
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="run.id", index=True)
-    case_id: int = Field(foreign_key="golden_case.id", index=True)
+    golden_case_id: int = Field(foreign_key="golden_case.id", index=True)
+    """The `golden_case` row answered; the case's own id (`Completion.case_id`) is its `case_key`."""
     repetition: int = 0
     output: str | None = _text()
     error: str | None = _text()

@@ -10,9 +10,8 @@ import pytest
 
 from evals.cost import Budget, BusyMeter, CostModel, self_hosted_cost_usd, share_by_busy_time
 from evals.models import ModelSpec, Pricing
-from evals.providers.base import Request
 from evals.replay import BudgetExceeded, replay
-from evals.results import Completion
+from evals.results import Completion, Request
 
 
 def spec(**fields: Any) -> ModelSpec:

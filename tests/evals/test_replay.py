@@ -14,10 +14,9 @@ import openai
 import pytest
 
 from evals.models import ModelSpec, Pricing
-from evals.providers.base import Request
 from evals.providers.openai_chat import OpenAIChatProvider, classify, estimate_tokens, retry_after_s
 from evals.replay import replay
-from evals.results import Completion
+from evals.results import Completion, Request
 from tests.peers.openai_peer import OpenAIPeer
 from tests.peers.tcp_proxy import TcpProxy
 

@@ -11,10 +11,9 @@ import pytest
 from evals.cost import Budget, CostModel
 from evals.limits import AdaptiveConcurrency, LocalRateLimiter, ModelLimits
 from evals.models import ModelSpec, Pricing
-from evals.providers.base import Request
 from evals.providers.openai_chat import OpenAIChatProvider
 from evals.replay import BudgetExceeded, CircuitBreaker, CircuitOpen, replay
-from evals.results import Completion
+from evals.results import Completion, Request
 from tests.peers.openai_peer import OpenAIPeer
 
 TIME_SCALE = 0.02

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from decimal import Decimal
 from typing import Any
 
@@ -9,11 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import evals.scoring
 from evals.cases import Case
 from evals.errors import UnknownScorer
 from evals.results import Completion, Score
 from evals.scoring import ScorerSpec, registered_scorers
 from evals.scoring.apply import score_completion
+from evals.scoring.catalog import BUILTIN_SCORERS
+from evals.scoring.options import text_option
 from evals.scoring.text import find_numbers, last_number
 
 BUILTINS = {"exact_match", "contains", "regex", "json_valid", "json_schema", "numeric", "asserts"}
@@ -38,6 +43,36 @@ def test_builtins_are_registered_with_version_and_description() -> None:
     for name in BUILTINS:
         assert registry[name].version == "1"
         assert registry[name].description, name
+
+
+def test_every_scorer_defined_under_evals_scoring_is_listed_in_the_catalog() -> None:
+    # given every module of evals.scoring loaded, so each decorated factory has registered
+    for module in pkgutil.iter_modules(evals.scoring.__path__):
+        importlib.import_module(f"evals.scoring.{module.name}")
+
+    # then the built-in scorers registered are exactly the catalog's list, each once
+    registered = {r.factory for r in registered_scorers().values() if r.factory.__module__.startswith("evals.scoring.")}
+    assert registered == set(BUILTIN_SCORERS)
+    assert len(BUILTIN_SCORERS) == len(registered)
+
+
+@pytest.mark.parametrize(
+    ("value", "blank", "accepted"),
+    [
+        ("gpt-judge", False, True),
+        (" ", True, True),      # text to look for may be a space
+        (" ", False, False),    # a model or rubric may not
+        ("", True, False),
+        (3, True, False),
+        (None, True, False),
+    ],
+)
+def test_text_options_refuse_what_is_not_a_usable_string(value: Any, blank: bool, accepted: bool) -> None:
+    if accepted:
+        assert text_option("opt", value, blank=blank) == value
+    else:
+        with pytest.raises(TypeError, match="option 'opt' must be a non-empty string"):
+            text_option("opt", value, blank=blank)
 
 
 def test_spec_key_is_canonical_whatever_the_option_order() -> None:

@@ -13,8 +13,7 @@ import pytest
 from evals.errors import ConfigError
 from evals.models import ModelSpec
 from evals.providers import vllm_batch
-from evals.providers.base import Request
-from evals.results import RETRYABLE
+from evals.results import RETRYABLE, Request
 from tests.peers.vllm_standin import (
     CompletionOutput,
     RequestMetrics,

@@ -7,10 +7,9 @@ import platform
 import pytest
 
 from evals.models import ModelSpec
-from evals.providers.base import Request
 from evals.providers.openai_chat import OpenAIChatProvider
 from evals.replay import replay
-from evals.results import Completion
+from evals.results import Completion, Request
 from service.cli.local_model import LocalModel
 from tests.integration.llama_server import llama_server  # noqa: F401 - the fixture
 

@@ -124,9 +124,9 @@ def assert_every_case_stored_once(cycle: dict[str, Any], n_cases: int) -> None:
     assert [(r["state"], r["done"], r["total"]) for r in cycle["runs"]] == [("finished", n_cases, n_cases)] * 2
     with session_scope() as session:
         counts = session.exec(
-            select(CompletionRow.run_id, CompletionRow.case_id, CompletionRow.repetition, func.count())
+            select(CompletionRow.run_id, CompletionRow.golden_case_id, CompletionRow.repetition, func.count())
             .join(RunRow, col(RunRow.id) == CompletionRow.run_id).where(RunRow.cycle_id == cycle["cycle_id"])
-            .group_by(CompletionRow.run_id, CompletionRow.case_id, CompletionRow.repetition)).all()
+            .group_by(CompletionRow.run_id, CompletionRow.golden_case_id, CompletionRow.repetition)).all()
     assert len(counts) == 2 * n_cases
     assert {count for *_, count in counts} == {1}
 
@@ -136,7 +136,7 @@ def assert_no_request_after_stored(cycle_id: int, peers: dict[str, TimedPeer]) -
     with session_scope() as session:
         rows = session.exec(select(RunRow.role, CaseRow.case_key, CompletionRow.created_at)
                             .join(RunRow, col(RunRow.id) == CompletionRow.run_id)
-                            .join(CaseRow, col(CaseRow.id) == CompletionRow.case_id)
+                            .join(CaseRow, col(CaseRow.id) == CompletionRow.golden_case_id)
                             .where(RunRow.cycle_id == cycle_id)).all()
     stored_at = {(role, case): created for role, case, created in rows}
     late = [(role, case, arrived.isoformat(), stored_at[(role, case)].isoformat())

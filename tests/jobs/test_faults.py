@@ -158,7 +158,7 @@ def test_postgres_unavailable_for_seconds_while_tasks_write_is_retried_and_nothi
     with session_scope() as session:
         rows = session.exec(select(CompletionRow, CaseRow.case_key)
                             .join(RunRow, col(RunRow.id) == CompletionRow.run_id)
-                            .join(CaseRow, col(CaseRow.id) == CompletionRow.case_id)
+                            .join(CaseRow, col(CaseRow.id) == CompletionRow.golden_case_id)
                             .where(RunRow.cycle_id == cycle_id)).all()
         completions = [completion for completion, _ in rows]
         runs = session.exec(select(RunRow).where(RunRow.cycle_id == cycle_id)).all()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from evals.models import ModelSpec
-from evals.providers.base import Request
+from evals.results import Request
 from jobs import gpu
 from jobs.providers import ProviderUnavailable
 from tests.peers.vllm_standin import (

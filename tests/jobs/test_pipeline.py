@@ -81,7 +81,7 @@ def test_replaying_again_sends_nothing_for_stored_cases(applied: Path, peers: tu
         first_two = runs.plan_replay(session, run_id=run_id).todo[:2]
         # given two cases already answered (as after a worker died mid-run)
         results.save_completions(session, run_id=run_id, completions=[
-            (item.row_id, Completion(case_id=item.case.id, output="stored before")) for item, _ in first_two])
+            Completion(case_id=item.case.id, output="stored before") for item, _ in first_two])
     # when the run is replayed, twice
     asyncio.run(pipeline.replay_run(run_id))
     asyncio.run(pipeline.replay_run(run_id))
@@ -93,6 +93,23 @@ def test_replaying_again_sends_nothing_for_stored_cases(applied: Path, peers: tu
         assert len(rows) == 4
         assert sum(row.output == "stored before" for row in rows) == 2
         assert runs.get_run(session, run_id=run_id).state == "finished"
+
+
+def test_completions_are_stored_by_case_id_and_an_unknown_case_is_refused(applied: Path) -> None:
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="manual")
+    with session_scope() as session:
+        run_id = runs.cycle_runs(session, cycle_id=cycle_id)[0].id
+        # when a batch names a case the golden set does not have
+        with pytest.raises(runs.NotFound, match="without case\\(s\\) 'tokyo'"):
+            results.save_completions(session, run_id=run_id, completions=[
+                Completion(case_id="paris", output="Paris"), Completion(case_id="tokyo", output="Tokyo")])
+    with session_scope() as session:
+        # then nothing of it is stored; a batch of known cases is stored against their rows
+        assert results.save_completions(session, run_id=run_id, completions=[
+            Completion(case_id="rome", output="Rome"), Completion(case_id="fr", output="Berlin")]) == 2
+        todo = {(item.case.id, repetition) for item, repetition in runs.plan_replay(session, run_id=run_id).todo}
+        assert todo == {("paris", 0), ("broken", 0)}
+        assert len(session.exec(select(CompletionRow).where(CompletionRow.run_id == run_id)).all()) == 2
 
 
 def test_scoring_twice_writes_nothing_new_and_candidates_see_production(applied: Path) -> None:

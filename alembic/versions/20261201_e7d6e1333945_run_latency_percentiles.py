@@ -1,8 +1,8 @@
 """run latency percentiles, stored by the analysis step
 
 Revision ID: e7d6e1333945
-Revises: 79f9ccd91704
-Create Date: 2026-12-04 10:00:00.000000
+Revises: e7c27046320d
+Create Date: 2026-12-01 20:30:00.000000
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 
 
 revision: str = 'e7d6e1333945'
-down_revision: str | None = '79f9ccd91704'
+down_revision: str | None = 'e7c27046320d'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
