@@ -43,11 +43,12 @@ def gpu_spec(name: str = "mistral-vllm", **fields: Any) -> ModelSpec:
 
 def side(spec: ModelSpec, *, p95: float | None = 1210, ttft: float | None = 420, capacity: float | None = 12,
          failures: FailureCounts | None = None, segment_failures: dict[str, FailureCounts] | None = None,
-         **fields: Any) -> ModelEvidence:
+         measured_rps: float | None = None, **fields: Any) -> ModelEvidence:
     return ModelEvidence(spec=spec, mix=TokenMix(input_tokens=1000, output_tokens=200),
                          latency=LatencyEvidence(p95_ms=p95, ttft_p95_ms=ttft, **fields),
                          capacity_rps=capacity if spec.hosting == "self_hosted" else None,
-                         failures=failures or FailureCounts(), segment_failures=segment_failures or {})
+                         failures=failures or FailureCounts(), segment_failures=segment_failures or {},
+                         measured_rps=measured_rps)
 
 
 def production(**fields: Any) -> ModelEvidence:
