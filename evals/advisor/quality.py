@@ -59,6 +59,8 @@ class QualityAssessment:
     """Most pairs needed by an undecided comparison that lacks them (`insufficient` only)."""
     reasons: tuple[str, ...]
     """One sentence per comparison that counts, with its numbers."""
+    short: tuple[str, ...] = ()
+    """The comparisons (`overall`, segment tags) that lack pairs: undecided for want of them, or empty."""
 
 
 def fmt(value: float | None) -> str:
@@ -83,16 +85,19 @@ def assess_quality(quality: CandidateQuality, *, margin: float, critical_segment
     reasons: list[str] = []
     outcomes: list[Outcome] = []
     shortfalls: list[int] = []
+    short: list[str] = []
     missing = False
     for label, evidence in [("overall", quality.overall)] + [(s, quality.segments.get(s)) for s in critical_segments]:
         if evidence is None or evidence.n_pairs == 0:
             missing = True
+            short.append(label)
             reasons.append(f"{label}: no paired cases in this cycle; add cases tagged {label} to decide it")
             continue
         outcomes.append(evidence.outcome)
         reasons.append(_sentence(label, evidence, margin))
         if evidence.outcome == "undecided" and evidence.cases_needed is not None and evidence.cases_needed > evidence.n_pairs:
             shortfalls.append(evidence.cases_needed)
+            short.append(label)
     status: QualityStatus
     if "inferior" in outcomes:
         status = "inferior"
@@ -105,7 +110,7 @@ def assess_quality(quality: CandidateQuality, *, margin: float, critical_segment
     overall = quality.overall
     superior = status == "non_inferior" and overall.ci_low is not None and overall.ci_low > 0
     return QualityAssessment(status=status, superior=superior, cases_needed=max(shortfalls, default=None),
-                             reasons=tuple(reasons))
+                             reasons=tuple(reasons), short=tuple(short))
 
 
 def _sentence(label: str, evidence: QualityEvidence, margin: float) -> str:

@@ -161,11 +161,10 @@ def advise(
     elif waiting:
         undecided = max(waiting, key=_rank)
         verdict, focus, cases_needed = "insufficient_evidence", undecided.model, undecided.quality.cases_needed
-        present = undecided.evidence.quality.overall.n_pairs
-        need = (f"needs about {cases_needed} paired cases where it has fewer (the cycle has {present})"
-                if cases_needed is not None else "lacks paired cases in a critical segment")
-        headline = (f"insufficient evidence: {undecided.model} would be advised if shown non-inferior, but its "
-                    f"comparison is undecided and {need}")
+        short = ", ".join(undecided.quality.short)
+        headline = (f"insufficient evidence: {undecided.model} would be advised if shown non-inferior, but it is "
+                    f"undecided for want of pairs in {short}"
+                    + (f" (about {cases_needed} pairs needed)" if cases_needed is not None else ""))
     else:
         focus = assessed[0].model if assessed else None
         headline = (f"stay on {production.spec.name}: no candidate passes every check" if assessed

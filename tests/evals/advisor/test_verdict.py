@@ -39,12 +39,12 @@ CASES: list[tuple[str, Callable[[], Recommendation], str, str | None, list[str]]
      ["stay on gpt: no candidate passes every check",
       "mistral-vllm: lang:fr: candidate − production = −0.12 [−0.21, −0.03] on 40 pairs (tango), below −0.03"]),
     ("undecided on a small set", lambda: run(candidate(overall=UNDECIDED)), "insufficient_evidence", None,
-     ["insufficient evidence: mistral-vllm would be advised if shown non-inferior, but its comparison is undecided "
-      "and needs about 410 paired cases where it has fewer (the cycle has 40)",
+     ["insufficient evidence: mistral-vllm would be advised if shown non-inferior, but it is undecided for want "
+      "of pairs in overall (about 410 pairs needed)",
       "straddles −0.03: undecided; about 410 pairs are needed to decide (370 more)"]),
     ("a critical segment without pairs", lambda: run(candidate(), critical_segments=["doc:long"]),
      "insufficient_evidence", None,
-     ["lacks paired cases in a critical segment",
+     ["undecided for want of pairs in doc:long",
       "mistral-vllm: doc:long: no paired cases in this cycle; add cases tagged doc:long to decide it"]),
     ("undecided with enough pairs", lambda: run(candidate(overall=UNDECIDED_ENOUGH)), "stay", None,
      ["undecided although the 480 pairs suffice (about 300 needed): non-inferiority is not shown"]),
@@ -152,3 +152,12 @@ def test_an_ineligible_cheaper_candidate_leaves_the_switch_to_the_next() -> None
 
     assert recommendation.to == "mistral-vllm"
     assert [c.eligible for c in recommendation.candidates] == [False, True]
+
+
+def test_insufficient_evidence_carries_the_pairs_needed_of_a_short_segment() -> None:
+    fr = comparison(-0.01, -0.09, 0.07, n=40, needed=150, outcome="undecided")
+
+    recommendation = run(candidate(segments={"lang:fr": fr}), critical_segments=["lang:fr"])
+
+    assert (recommendation.cycle_verdict, recommendation.cases_needed) == ("insufficient_evidence", 150)
+    assert "undecided for want of pairs in lang:fr (about 150 pairs needed)" in recommendation.reasons[0]
