@@ -1,4 +1,9 @@
-"""A watch's policy: how strict its verdicts are, and the privacy rules that hold before any data leaves."""
+"""A watch's policy and the privacy rules that hold before any data leaves.
+
+Both privacy checks rest on one predicate, `may_receive`: `check_privacy` refuses a watch at `apply`,
+and `serving_problem` (the advisor's eligibility) adds that, with `allowed_residencies` set, every
+model must declare an allowed residency, whatever the golden set's class.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,40 @@ def default_margin() -> float:
     return float(Policy.model_fields["margin"].default)
 
 
+def may_receive(model: ModelSpec, *, privacy: str, allowed_residencies: Sequence[str]) -> bool:
+    """True when `model` may be sent a golden set of class `privacy`.
+
+    A confidential set may go to self-hosted models, and to API models whose residency is listed
+    in `allowed_residencies`; other classes may go anywhere.
+    """
+    if privacy != "confidential" or model.hosting != "api":
+        return True
+    return model.residency is not None and model.residency in allowed_residencies
+
+
+def serving_problem(model: ModelSpec, *, privacy: str, allowed_residencies: Sequence[str]) -> str | None:
+    """Why `model` may not serve production traffic for a golden set of class `privacy`, or None.
+
+    Args:
+        model: The model.
+        privacy: The golden set's privacy class (its traffic is assumed alike).
+        allowed_residencies: The watch's policy; when not empty, a model must declare one of them.
+
+    Returns:
+        A sentence naming the model and the rule it breaks, or None when it qualifies.
+    """
+    allowed = ", ".join(allowed_residencies)
+    if allowed_residencies and model.residency is None:
+        return (f"{model.name} declares no residency, and policy.allowed_residencies is [{allowed}]: "
+                f"a model without a declared residency does not qualify")
+    if allowed_residencies and model.residency not in allowed_residencies:
+        return f"{model.name} has residency {model.residency}, which is not in policy.allowed_residencies [{allowed}]"
+    if not may_receive(model, privacy=privacy, allowed_residencies=allowed_residencies):
+        return (f"{model.name} is hosted by an API provider (hosting: api, residency: {model.residency or 'unset'}) "
+                f"and the golden set is {privacy}")
+    return None
+
+
 def check_privacy(
     *,
     watch_name: str,
@@ -44,7 +83,7 @@ def check_privacy(
     if privacy != "confidential":
         return None
     for model in models:
-        if model.hosting != "api" or (model.residency is not None and model.residency in allowed_residencies):
+        if may_receive(model, privacy=privacy, allowed_residencies=allowed_residencies):
             continue
         residency = model.residency or "unset"
         return PolicyViolation(
