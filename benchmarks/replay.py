@@ -41,10 +41,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the `bench` package beside this file, however it is run
 from bench.cases import make_cases, promptfoo_config, turnout_yaml  # noqa: E402
 from bench.clients import (  # noqa: E402
-    SDK_TRANSPORTS, engine_loop, install_promptfoo, measure_engine, measure_promptfoo, measure_sdk, measure_turnout, prepare_turnout,
-    scratch_postgres, sdk_loop)
-from bench.common import (  # noqa: E402
-    HERE, PEER_CHECK_CONCURRENCY, PG_DATABASE, PROMPTFOO_VERSION, REPEAT_FROM_IDEAL, ROOT, Row)
+    SDK_TRANSPORTS,
+    engine_loop,
+    install_promptfoo,
+    measure_engine,
+    measure_promptfoo,
+    measure_sdk,
+    measure_turnout,
+    prepare_turnout,
+    scratch_postgres,
+    sdk_loop,
+)
+from bench.common import HERE, PEER_CHECK_CONCURRENCY, PG_DATABASE, PROMPTFOO_VERSION, REPEAT_FROM_IDEAL, ROOT, Row  # noqa: E402
 from bench.peer import Peer, peer_ceiling  # noqa: E402
 from bench.profiling import summarize_profile  # noqa: E402
 from bench.report import progress, render, verdicts  # noqa: E402

@@ -9,14 +9,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.cases import GoldenSet, Privacy
+from evals.cron import check_cron, check_timezone
 from evals.errors import ConfigError, GoldenSetError
 from evals.goldensets import Format, load_cases, parse_inline_cases
+from evals.goldensets.common import field_name
 from evals.models import ModelSpec
 from evals.policy import Policy, check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
-from evals.cron import check_cron, check_timezone
 from evals.scoring.registry import ScorerSpec, primary_spec
-from evals.goldensets.common import field_name
 from evals.yamllines import line_of, parse_yaml, to_plain
 
 

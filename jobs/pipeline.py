@@ -19,8 +19,8 @@ from datetime import datetime
 from evals.cost import Budget, CostModel, share_by_busy_time
 from evals.limits.breaker import CircuitBreaker, ReplayStopped
 from evals.models import ModelSpec
-from evals.providers.base import Provider
 from evals.prompts import build_messages
+from evals.providers.base import Provider
 from evals.replay import replay
 from evals.results import Completion, Request, Score
 from evals.scoring.apply import score_completion

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 
 revision: str = 'e7c27046320d'
 down_revision: str | None = '79f9ccd91704'

@@ -7,14 +7,13 @@ Create Date: 2026-12-01 20:30:00.000000
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 
+from alembic import op
 
 revision: str = 'e7d6e1333945'
 down_revision: str | None = 'e7c27046320d'

@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.cases import model_spec_data
-from bench.common import (MAX_TOKENS, MODEL, PROMPTFOO_DIR, PROMPTFOO_VERSION, PYTHON, REPLAY, ROOT, TURNOUT,
-                          Row)
+from bench.common import MAX_TOKENS, MODEL, PROMPTFOO_DIR, PROMPTFOO_VERSION, PYTHON, REPLAY, ROOT, TURNOUT, Row
 from bench.measure import checked, peer_cpu, rate, run_child
 from bench.peer import Peer
-
 
 # -- the bare SDK loop (also the body of the `_sdk` child process) --
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bench.common import ROOT
 
-
 _AREAS = {"openai": "openai SDK", "httpx2": "httpx2/httpcore", "httpcore": "httpx2/httpcore", "h11": "httpx2/httpcore",
           "anyio": "anyio", "pydantic": "pydantic", "pydantic_core": "pydantic", "sqlalchemy": "SQLAlchemy/SQLModel",
           "sqlmodel": "SQLAlchemy/SQLModel", "sqlite3": "sqlite3/psycopg", "psycopg": "sqlite3/psycopg",

@@ -19,7 +19,6 @@ from evals.cases import Case
 from evals.errors import GoldenSetError
 from evals.yamllines import Loc
 
-
 Locate = Callable[[Loc], int | None]
 """Finds the line of a path into a case's data, when the format knows it."""
 

@@ -21,8 +21,8 @@ from evals.providers.base import Provider
 from evals.results import Completion, Request, Score
 from evals.scoring.apply import no_answer
 from evals.scoring.context import ScorerContext, judge_cache_key, require_context
-from evals.scoring.judge_prompts import PAIRWISE_PROMPTS, RUBRIC_PROMPTS, PromptTemplate, render_case
 from evals.scoring.jsontext import NotJson, find_json_objects, parse_json_answer
+from evals.scoring.judge_prompts import PAIRWISE_PROMPTS, RUBRIC_PROMPTS, PromptTemplate, render_case
 from evals.scoring.options import text_option
 from evals.scoring.registry import Scorer, scorer
 from evals.scoring.text import clip

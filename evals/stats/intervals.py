@@ -21,8 +21,8 @@ from scipy import special
 
 from evals.stats.bootstrap import bca_interval
 from evals.stats.estimate import (
-    check_probability,
     case_means,
+    check_probability,
     cluster_codes,
     estimate_mean,
     is_binary,

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from evals.pairing import Pairs, ScoreTable, pair_runs
+from evals.policy import default_margin
 from evals.stats.estimate import (
     FloatArray,
     IntArray,
@@ -27,8 +29,6 @@ from evals.stats.estimate import (
     is_binary,
     shares_clusters,
 )
-from evals.pairing import Pairs, ScoreTable, pair_runs
-from evals.policy import default_margin
 from evals.stats.multiple import holm
 from evals.stats.power import cases_needed, min_detectable_difference
 

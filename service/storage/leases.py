@@ -18,7 +18,6 @@ from service.storage.runs import cycle_runs
 from service.storage.tables import FINAL_STATES, CycleRow, RunRow, utcnow
 
 
-
 def lease_seconds() -> float:
     """A lease not renewed for this long is over (`TURNOUT_LEASE_S`); heartbeats renew it every third."""
     return get_settings().lease_s

@@ -11,8 +11,7 @@ from evals.cases import sha256_hex
 from evals.results import Completion, Score
 from evals.scoring.registry import ScorerSpec
 from service.storage.public import CaseResultPublic, RunResultsPublic
-from service.storage.runs import (CaseItem, NotFound, cycle_cases, cycle_runs, get_cycle, get_run, model_names,
-                                  recipe)
+from service.storage.runs import CaseItem, NotFound, cycle_cases, cycle_runs, get_cycle, get_run, model_names, recipe
 from service.storage.tables import CaseRow, CompletionRow, CycleRow, RunRow, ScoreRow, utcnow
 from service.storage.upsert import insert_ignore, upsert
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -11,8 +12,19 @@ from evals.cases import Case
 from evals.errors import TurnoutError
 from evals.models import ModelSpec
 from evals.recipe import Recipe, StoredWatch
-from service.storage.tables import (FINAL_STATES, CaseRow, CompletionRow, CycleRow, GoldenSetRow,
-                                    GoldenSetVersionRow, ModelRow, RunRow, State, WatchRow, utcnow)
+from service.storage.tables import (
+    FINAL_STATES,
+    CaseRow,
+    CompletionRow,
+    CycleRow,
+    GoldenSetRow,
+    GoldenSetVersionRow,
+    ModelRow,
+    RunRow,
+    State,
+    WatchRow,
+    utcnow,
+)
 
 
 class NotFound(TurnoutError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from service.storage import runs
-from service.storage.public import CycleStatusPublic, CyclesPublic, RunProgressPublic
+from service.storage.public import CyclesPublic, CycleStatusPublic, RunProgressPublic
 
 
 def status(session: Session, *, limit: int = 20, watch: str | None = None) -> CyclesPublic:

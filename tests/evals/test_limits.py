@@ -7,8 +7,15 @@ from email.utils import formatdate
 
 import pytest
 
-from evals.limits import (AdaptiveConcurrency, CircuitBreaker, LocalRateLimiter, ModelLimits, RateLimitHint,
-                          parse_duration, parse_rate_limit_headers)
+from evals.limits import (
+    AdaptiveConcurrency,
+    CircuitBreaker,
+    LocalRateLimiter,
+    ModelLimits,
+    RateLimitHint,
+    parse_duration,
+    parse_rate_limit_headers,
+)
 from evals.results import Completion
 
 

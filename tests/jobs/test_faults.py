@@ -21,9 +21,23 @@ from sqlmodel import col, func, select
 
 from service.storage.db import session_scope
 from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow
-from tests.jobs.faults import (FAST, N_CASES, TimedPeer, apply_watch, assert_every_case_stored_once,  # noqa: F401
-                               assert_no_request_after_stored, broker, created_cycles, cycle_done, gaps,
-                               leader_pid, scheduled_slots, stored, tail, timed_peers)
+from tests.jobs.faults import (  # noqa: F401
+    FAST,
+    N_CASES,
+    TimedPeer,
+    apply_watch,
+    assert_every_case_stored_once,
+    assert_no_request_after_stored,
+    broker,
+    created_cycles,
+    cycle_done,
+    gaps,
+    leader_pid,
+    scheduled_slots,
+    stored,
+    tail,
+    timed_peers,
+)
 from tests.jobs.workers import scheduler_process, trigger_cycle, wait_for, worker_process
 from tests.peers.redis_server import RedisServer
 from tests.peers.tcp_proxy import TcpProxy
