@@ -12,6 +12,15 @@ fit the model's context window, which no retry changes (a per-case failure, not 
 
 RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
 
+FailureKind = Literal["budget", "circuit_open", "endpoint_down", "all_failed", "provider_unavailable",
+                      "step_failed", "stopped", "cancelled", "runs_failed"]
+"""Why a run or a cycle ended `failed` (or `cancelled`), as a value stored beside the message, so alerts
+and readers route on it instead of matching text: `budget` (the next request would pass `budget_usd`),
+`circuit_open` (most recent calls failed), `endpoint_down` (no case reached the endpoint), `all_failed`
+(every case failed otherwise), `provider_unavailable` (the model cannot be called from this worker),
+`step_failed` (a pipeline step kept failing), `stopped` (replay stopped for another reason),
+`cancelled` (a user cancelled), `runs_failed` (a cycle whose runs failed for different reasons)."""
+
 
 @dataclass(frozen=True)
 class Request:

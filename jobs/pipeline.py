@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import replace
 from datetime import datetime
+from typing import cast
 
 from evals.cost import Budget, CostModel, share_by_busy_time
 from evals.limits.breaker import CircuitBreaker, ReplayStopped
@@ -22,7 +23,7 @@ from evals.models import ModelSpec
 from evals.prompts import build_messages
 from evals.providers.base import Provider
 from evals.replay import replay
-from evals.results import Completion, Request, Score
+from evals.results import Completion, FailureKind, Request, Score
 from evals.scoring.apply import score_completion
 from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec
@@ -32,7 +33,7 @@ from jobs.scoring_context import scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
-from service.storage.tables import FINAL_STATES, RunRow, State
+from service.storage.tables import FINAL_STATES, RunRow
 
 REPLAY_BATCH_SIZE = 64
 """Completions written per transaction: large enough that a write costs little per case, small
@@ -121,7 +122,7 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
             plan.model, limits=hub.for_model(plan.model), cost=cost)
     except ProviderUnavailable as exc:
         with session_scope() as session:
-            runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc))
+            runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc), kind="provider_unavailable")
         return
     requests = (Request(case_id=item.case.id, repetition=repetition,
                         messages=build_messages(item.case, plan.template)) for item, repetition in plan.todo)
@@ -140,9 +141,10 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
                 stopped = True  # cancelled while replaying: stop sending
                 break
     except (ProviderUnavailable, ReplayStopped) as exc:  # no vLLM here; circuit open; budget spent
+        kind: FailureKind = exc.kind if isinstance(exc, ReplayStopped) else "provider_unavailable"
         with session_scope() as session:
             runs.refresh_run_counts(session, run_id=run_id)
-            runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc))
+            runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc), kind=kind)
         return
     finally:
         if provider is not None:
@@ -153,23 +155,24 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
         run = runs.refresh_run_counts(session, run_id=run_id)
         if run.n_done < run.n_total:
             return  # cut short: a later delivery finishes it
-        reason = None
-        state: State = "finished"
         if run.n_total and run.n_errors == run.n_total:
             kinds = results.error_kinds(session, run_id=run_id)
-            state, reason = "failed", all_failed_reason(plan.model, kinds, n_total=run.n_total, run_id=run_id)
-        runs.set_run_state(session, run_id=run_id, state=state, reason=reason)
+            failure, reason = all_failed_reason(plan.model, kinds, n_total=run.n_total, run_id=run_id)
+            runs.set_run_state(session, run_id=run_id, state="failed", reason=reason, kind=failure)
+        else:
+            runs.set_run_state(session, run_id=run_id, state="finished")
 
 
-def all_failed_reason(model: ModelSpec, kinds: dict[str, int], *, n_total: int, run_id: int) -> str:
+def all_failed_reason(model: ModelSpec, kinds: dict[str, int], *, n_total: int, run_id: int
+                      ) -> tuple[FailureKind, str]:
     """Why a run whose every case failed failed: an endpoint that was never reached is named as
     down, instead of leaving a user to read a table of connection errors and timeouts."""
     unreachable = kinds.get("connection", 0) + kinds.get("timeout", 0)
     if kinds.get("connection") and unreachable == n_total and model.base_url:
         detail = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
-        return (f"endpoint down: {model.base_url} could not be reached for any of the {n_total} cases ({detail}); "
-                f"is the server running? See `turnout results {run_id}`")
-    return f"all {n_total} cases failed; see `turnout results {run_id}`"
+        return "endpoint_down", (f"endpoint down: {model.base_url} could not be reached for any of the {n_total} "
+                                 f"cases ({detail}); is the server running? See `turnout results {run_id}`")
+    return "all_failed", f"all {n_total} cases failed; see `turnout results {run_id}`"
 
 
 async def score_cycle(cycle_id: int, *, specs: list[ScorerSpec] | None = None, run_ids: list[int] | None = None,
@@ -211,12 +214,15 @@ def finish_cycle(cycle_id: int) -> str:
     with session_scope() as session:
         cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
         failed = [run for run in cycle_runs if run.state == "failed"]
-        over_budget = [run for run in failed if (run.reason or "").startswith("budget")]
+        over_budget = [run for run in failed if run.failure_kind == "budget"]
         if over_budget:
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=over_budget[0].reason)
+            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=over_budget[0].reason,
+                                 kind="budget")
         elif cycle_runs and len(failed) == len(cycle_runs):
             reasons = "; ".join(sorted({run.reason or "failed" for run in failed}))
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=reasons)
+            kinds = {run.failure_kind for run in failed}
+            kind = cast(FailureKind, kinds.pop()) if len(kinds) == 1 and None not in kinds else "runs_failed"
+            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=reasons, kind=kind)
         else:
             runs.set_cycle_state(session, cycle_id=cycle_id, state="finished")
         return runs.get_cycle(session, cycle_id=cycle_id).state

@@ -6,12 +6,12 @@ import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import service.storage.tables  # noqa: F401
-from alembic import command
 from jobs import pipeline
 from service.settings import get_settings
 from service.storage import migrate

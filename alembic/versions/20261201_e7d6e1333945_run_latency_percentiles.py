@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 revision: str = 'e7d6e1333945'

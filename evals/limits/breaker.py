@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, deque
 
 from evals.errors import TurnoutError
-from evals.results import Completion
+from evals.results import Completion, FailureKind
 
 
 class ReplayStopped(TurnoutError):
@@ -15,6 +15,8 @@ class ReplayStopped(TurnoutError):
     """
 
     code = "stopped"
+    kind: FailureKind = "stopped"
+    """Stored as the run's failure kind."""
 
     def __init__(self, detail: str) -> None:
         self.detail = detail
@@ -25,12 +27,14 @@ class CircuitOpen(ReplayStopped):
     """Too many of the last completions failed: the endpoint is down or rejects every call."""
 
     code = "circuit open"
+    kind: FailureKind = "circuit_open"
 
 
 class BudgetExceeded(ReplayStopped):
     """The next request would take the spend past the budget."""
 
     code = "budget"
+    kind: FailureKind = "budget"
 
 
 class CircuitBreaker:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-from alembic import command
 from evals.errors import TurnoutError
 from service.settings import get_settings
 

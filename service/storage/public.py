@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
 
+from evals.results import FailureKind
 from service.storage.tables import Role, State, Trigger
 
 IsoDatetime = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json")]
@@ -40,6 +41,8 @@ class RunSummaryPublic(_Public):
     role: Role
     state: State
     reason: str | None
+    failure_kind: FailureKind | None
+    """Why it failed or was cancelled (`reason` says it in words); None otherwise."""
     n_cases: int
     """Cases answered (with an answer or a final error)."""
     n_errors: int
@@ -68,6 +71,8 @@ class CyclePublic(_Public):
     """The content hash of the golden-set version the cycle pinned."""
     state: State
     reason: str | None
+    failure_kind: FailureKind | None
+    """Why it failed or was cancelled (`reason` says it in words); None otherwise."""
     primary_scorer: str
     cost_usd: float
     runs: list[RunSummaryPublic]
@@ -93,6 +98,7 @@ class CycleStatusPublic(_Public):
     state: State
     step: str
     reason: str | None
+    failure_kind: FailureKind | None
     trigger: Trigger
     scheduled_for: IsoDatetime | None
     created_at: IsoDatetime

@@ -12,6 +12,7 @@ from evals.cases import Case
 from evals.errors import TurnoutError
 from evals.models import ModelSpec
 from evals.recipe import Recipe, StoredWatch
+from evals.results import FailureKind
 from service.storage.tables import (
     FINAL_STATES,
     CaseRow,
@@ -159,13 +160,15 @@ def recipe(cycle: CycleRow) -> Recipe:
     return Recipe.model_validate(cycle.recipe)
 
 
-def set_run_state(session: Session, *, run_id: int, state: State, reason: str | None = None) -> None:
-    """Move a run to *state*; a final state is never left (a late retry cannot reopen a run)."""
+def set_run_state(session: Session, *, run_id: int, state: State, reason: str | None = None,
+                  kind: FailureKind | None = None) -> None:
+    """Move a run to *state*; a final state is never left (a late retry cannot reopen a run).
+    A failed or cancelled run says why: *kind* for readers that route on it, *reason* for people."""
     run = get_run(session, run_id=run_id)
     if run.state in FINAL_STATES:
         return
     now = utcnow()
-    run.state, run.reason, run.heartbeat_at = state, reason, now
+    run.state, run.reason, run.failure_kind, run.heartbeat_at = state, reason, kind, now
     if state == "running" and run.started_at is None:
         run.started_at = now
     if state in FINAL_STATES:
@@ -173,13 +176,15 @@ def set_run_state(session: Session, *, run_id: int, state: State, reason: str | 
     session.add(run)
 
 
-def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: str | None = None) -> None:
-    """Move a cycle to *state* (never out of a final one); the cost is summed from its runs."""
+def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: str | None = None,
+                    kind: FailureKind | None = None) -> None:
+    """Move a cycle to *state* (never out of a final one); the cost is summed from its runs.
+    A failed or cancelled cycle says why, as for runs (`set_run_state`)."""
     cycle = get_cycle(session, cycle_id=cycle_id)
     if cycle.state in FINAL_STATES:
         return
     now = utcnow()
-    cycle.state, cycle.reason = state, reason
+    cycle.state, cycle.reason, cycle.failure_kind = state, reason, kind
     if state == "running" and cycle.started_at is None:
         cycle.started_at = now
     if state in FINAL_STATES:
@@ -218,8 +223,8 @@ def cancel_cycle(session: Session, *, cycle_id: int, reason: str = "cancelled by
     if cycle.state in FINAL_STATES:
         raise InvalidState(f"cycle {cycle_id} is already {cycle.state}; only queued or running cycles can be cancelled")
     for run in cycle_runs(session, cycle_id=cycle_id):
-        set_run_state(session, run_id=run.id or 0, state="cancelled", reason=reason)
-    set_cycle_state(session, cycle_id=cycle_id, state="cancelled", reason=reason)
+        set_run_state(session, run_id=run.id or 0, state="cancelled", reason=reason, kind="cancelled")
+    set_cycle_state(session, cycle_id=cycle_id, state="cancelled", reason=reason, kind="cancelled")
     return cycle
 
 

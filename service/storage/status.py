@@ -19,6 +19,7 @@ def status(session: Session, *, limit: int = 20, watch: str | None = None) -> Cy
             "done": run.n_done, "total": run.n_total, "errors": run.n_errors}) for run in cycle_runs]
         cycles.append(CycleStatusPublic.model_validate({
             "cycle_id": cycle.id, "watch": runs.recipe(cycle).watch.name, "state": cycle.state, "step": cycle.step,
-            "reason": cycle.reason, "trigger": cycle.trigger, "scheduled_for": cycle.scheduled_for,
+            "reason": cycle.reason, "failure_kind": cycle.failure_kind, "trigger": cycle.trigger,
+            "scheduled_for": cycle.scheduled_for,
             "created_at": cycle.created_at, "runs": progress}))
     return CyclesPublic(cycles=cycles)

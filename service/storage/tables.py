@@ -139,6 +139,8 @@ class CycleRow(SQLModel, table=True):
     trigger: str = Field(max_length=16)
     state: str = Field(default="queued", max_length=16, index=True)
     reason: str | None = _text()
+    failure_kind: str | None = Field(default=None, max_length=32)
+    """Why it failed or was cancelled, as an `evals.results.FailureKind`; `reason` is the message."""
     scheduled_for: datetime | None = Field(default=None)
     """The schedule slot (unique per watch); None for manual and CLI cycles."""
     recipe: dict[str, Any] = _json()
@@ -164,6 +166,8 @@ class RunRow(SQLModel, table=True):
     role: str = Field(max_length=16)
     state: str = Field(default="queued", max_length=16, index=True)
     reason: str | None = _text()
+    failure_kind: str | None = Field(default=None, max_length=32)
+    """Why it failed or was cancelled, as an `evals.results.FailureKind`; `reason` is the message."""
     model_spec: dict[str, Any] = _json()
     """The model's declaration when the run was made: its params are part of the recipe."""
     repeat: int = 1

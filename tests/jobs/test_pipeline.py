@@ -230,9 +230,10 @@ def test_a_cycle_over_its_budget_stops_and_fails_with_reason_budget(applied: Pat
         summary = cycle_summary(session, cycle_id=cycle_id).model_dump(mode="json")
         stored = session.exec(select(CompletionRow)).all()
     # then it stopped sending before the budget was passed, kept what it had, and says why
-    assert summary["reason"].startswith("budget")
+    assert summary["reason"].startswith("budget") and summary["failure_kind"] == "budget"
     production = summary["runs"][0]
     assert production["state"] == "failed" and production["reason"].startswith("budget")
+    assert production["failure_kind"] == "budget"
     assert 0 < production["n_cases"] < 4
     assert summary["cost_usd"] <= 0.09
     assert len(stored) == production["n_cases"] + summary["runs"][1]["n_cases"]

@@ -38,6 +38,7 @@ def test_trigger_status_and_cancel(database_url: str, watch_file: Path) -> None:
     assert cancelled.returncode == 0, cancelled.stderr
     document = json.loads(turnout("status", "--json", database_url=database_url).stdout)
     assert document["cycles"][0]["state"] == "cancelled"
+    assert document["cycles"][0]["failure_kind"] == "cancelled"
     assert {r["state"] for r in document["cycles"][0]["runs"]} == {"cancelled"}
     again = turnout("cancel", str(cycle_id), database_url=database_url)
     assert again.returncode == 1 and "already cancelled" in again.stderr

@@ -26,8 +26,8 @@ def test_an_endpoint_nobody_listens_on_is_reported_as_down(database_url: str, tm
     production, candidate = json.loads(ran.stdout)["runs"]
     assert candidate["state"] == "failed"
     assert candidate["reason"].startswith(f"endpoint down: {dead_url} could not be reached for any of the 4 cases")
-    assert "4 connection" in candidate["reason"]
-    assert production["state"] == "finished" and production["reason"] is None
+    assert "4 connection" in candidate["reason"] and candidate["failure_kind"] == "endpoint_down"
+    assert production["state"] == "finished" and production["reason"] is None and production["failure_kind"] is None
 
 
 def test_every_endpoint_down_fails_the_cycle_with_that_reason(database_url: str, tmp_path: Path) -> None:
@@ -36,6 +36,8 @@ def test_every_endpoint_down_fails_the_cycle_with_that_reason(database_url: str,
     watch = tmp_path / "turnout.yaml"
     watch.write_text(CONFIG.format(prod_url=dead_url, cand_url=dead_url))
     assert turnout("apply", "-f", str(watch), database_url=database_url).returncode == 0
-    ran = turnout("run", "qa-watch", database_url=database_url)
+    ran = turnout("run", "qa-watch", "--json", database_url=database_url)
     assert ran.returncode == 1
-    assert f"endpoint down: {dead_url}" in ran.stderr + ran.stdout
+    cycle = json.loads(ran.stdout)
+    assert cycle["state"] == "failed" and cycle["failure_kind"] == "endpoint_down"
+    assert f"endpoint down: {dead_url}" in cycle["reason"]
