@@ -29,6 +29,10 @@ DISCORDANCE = (0.0, 0.01, 0.05, 0.10, 0.20)
 SHARES = (-1.0, -0.5, 0.0, 0.5, 1.0)
 RATES = (0.5, 0.9)
 
+Pairs = tuple[np.ndarray, np.ndarray]
+# Draws (production, candidate) scores for a number of runs from a seeded generator.
+MakePairs = Callable[[np.random.Generator, int], Pairs]
+
 
 def exact_table() -> None:
     print("Exact coverage of 95 % intervals, pass/fail scores (min and mean over the true difference")
@@ -75,15 +79,16 @@ def clustered_pairs(
     return a.reshape(shape).astype(float), b.reshape(shape).astype(float), [f"d{i // size}" for i in range(shape[1])]
 
 
-def truth_of(make: Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]) -> float:
+def truth_of(make: MakePairs) -> float:
     a, b = make(np.random.default_rng(99), 1)
     return float(np.mean(b - a))
 
 
 def simulation_table(runs: int) -> None:
-    print(f"\nCoverage by simulation ({runs} runs a row; Monte-Carlo SE {100 * np.sqrt(0.95 * 0.05 / runs):.1f} points):\n")
+    se_points = 100 * np.sqrt(0.95 * 0.05 / runs)
+    print(f"\nCoverage by simulation ({runs} runs a row; Monte-Carlo SE {se_points:.1f} points):\n")
     print(f"{'data':<42} {'method(s)':<28} {'coverage':>8} {'width':>7} {'conservative':>12}")
-    rows: list[tuple[str, Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]], list[str] | None, bool]] = []
+    rows: list[tuple[str, MakePairs, list[str] | None, bool]] = []
     for n in (30, 100, 300):
         rows.append((f"skewed continuous, n={n}", lambda rng, r, n=n: skewed_pairs(rng, r, n), None, False))
         rows.append((f"  same, bootstrap forced, n={n}", lambda rng, r, n=n: skewed_pairs(rng, r, n), None, True))
@@ -98,7 +103,7 @@ def simulation_table(runs: int) -> None:
                 False,
             ))
     for label, make, clusters, force_bootstrap in rows:
-        truth = truth_of(lambda rng, r: _big(make, rng))
+        truth = truth_of(lambda rng, r, make=make: _big(make, rng))
         a, b = make(np.random.default_rng(2025), runs)
         results: list[PairedInterval] = []
         for i in range(runs):
@@ -115,7 +120,7 @@ def simulation_table(runs: int) -> None:
         print(f"{label:<42} {methods:<28} {coverage:>8.3f} {width:>7.3f} {conservative:>12.0%}")
 
 
-def _big(make: Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _big(make: MakePairs, rng: np.random.Generator) -> Pairs:
     # The true mean difference, from 4,000 runs' worth of cases.
     a, b = make(rng, 4000)
     return a.reshape(1, -1), b.reshape(1, -1)
@@ -127,7 +132,8 @@ def _forced_bootstrap(a: np.ndarray, b: np.ndarray, *, seed: int) -> PairedInter
     low, high = bca_interval(b - a, confidence=0.95, resamples=2000, seed=seed)
     base = paired_interval(a, b, seed=seed)
     assert base is not None
-    return PairedInterval(**{**base.to_dict(), "ci_low": low, "ci_high": high, "method": "bootstrap", "conservative": False})
+    forced = {"ci_low": low, "ci_high": high, "method": "bootstrap", "conservative": False}
+    return PairedInterval(**{**base.to_dict(), **forced})
 
 
 def main() -> None:

@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     if profile_to is not None:
         summary = summarize_profile(profile_to)
         profile_to.with_suffix(".summary.txt").write_text(summary + "\n")
-        print(f"\nturnout run (SQLite, C={max(concurrencies)}) under py-spy; collapsed stacks in {profile_to}\n{summary}")
+        print(f"\nturnout run (SQLite, C={max(concurrencies)}) under py-spy; "
+              f"collapsed stacks in {profile_to}\n{summary}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps({
         "command": ".venv/bin/python benchmarks/replay.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -160,7 +161,7 @@ def best_of(measures: list[Callable[[], Row | None]], repeat: int) -> list[Row]:
     the machine can only slow a run down, so the fastest is the least disturbed."""
     runs: list[list[Row]] = [[] for _ in measures]
     for _ in range(repeat):
-        for measure, kept in zip(measures, runs):
+        for measure, kept in zip(measures, runs, strict=True):
             if (row := measure()) is not None:
                 progress(row)
                 kept.append(row)

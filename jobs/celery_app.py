@@ -7,13 +7,16 @@ There is no result backend: the database is the source of truth for every result
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, Protocol
 
 from celery import Celery
 
 from service.settings import Settings, get_settings
 
 QUEUES = ("replay", "gpu", "score", "analyze", "alerts")
+
+P = ParamSpec("P")
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -52,3 +55,40 @@ def create_celery_app(settings: Settings | None = None) -> Celery:
 
 celery_app = create_celery_app()
 app = celery_app  # `celery -A jobs.celery_app` finds either name
+
+
+class TaskRequest(Protocol):
+    """The context of the task being run (`celery.app.task.Context`), as far as our tasks read it."""
+
+    @property
+    def id(self) -> str | None:
+        """The task id; a retry keeps it, a new message gets another."""
+
+
+class Task(Protocol[P]):
+    """A registered Celery task, as far as this code uses one."""
+
+    @property
+    def request(self) -> TaskRequest:
+        """The context of the call being run (inside the task body only)."""
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Run the body in this process, as a plain function."""
+
+    def apply_async(self, args: tuple[Any, ...], **options: Any) -> object:
+        """Send the task to the queue with positional *args* (JSON values) and Celery's *options*."""
+
+
+def task(*, name: str, **options: Any) -> Callable[[Callable[P, None]], Task[P]]:
+    """`celery_app.task`, typed: a task keeps its function's signature for mypy.
+
+    Args:
+        name: The task's wire name; it never changes once released.
+        **options: Celery task options (queue, retries, acks).
+
+    Returns:
+        The decorator that registers a function as the task *name*.
+    """
+    # Celery ships no type hints: its decorator is Any, and this annotation is all mypy sees.
+    register: Callable[[Callable[P, None]], Task[P]] = celery_app.task(name=name, **options)
+    return register

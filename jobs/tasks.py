@@ -15,14 +15,14 @@ import asyncio
 import uuid
 
 from jobs import pipeline
-from jobs.celery_app import celery_app
+from jobs.celery_app import task
 from service.storage.db import StoreUnavailable
 
 RETRY = {"autoretry_for": (StoreUnavailable,), "retry_backoff": 2, "retry_backoff_max": 60,
          "retry_jitter": True, "max_retries": 20, "acks_late": True}
 
 
-@celery_app.task(name="jobs.replay_run", **RETRY)
+@task(name="jobs.replay_run", **RETRY)
 def replay_run(run_id: int, cycle_id: int) -> None:
     """Replay one run's missing cases; when it was the cycle's last run, send the scoring."""
     # The lease owner is this task: a retry keeps the task id and resumes its own lease, while a
@@ -34,7 +34,7 @@ def replay_run(run_id: int, cycle_id: int) -> None:
         score_cycle.apply_async(args=(cycle_id,))
 
 
-@celery_app.task(name="jobs.score_cycle", **RETRY)
+@task(name="jobs.score_cycle", **RETRY)
 def score_cycle(cycle_id: int) -> None:
     """Score every completion of the cycle that lacks a score; then send the analysis."""
     asyncio.run(pipeline.score_cycle(cycle_id))
@@ -42,7 +42,7 @@ def score_cycle(cycle_id: int) -> None:
         analyze_cycle.apply_async(args=(cycle_id,))
 
 
-@celery_app.task(name="jobs.analyze_cycle", **RETRY)
+@task(name="jobs.analyze_cycle", **RETRY)
 def analyze_cycle(cycle_id: int) -> None:
     """Statistics for the cycle, then its final state."""
     pipeline.analyze_and_close(cycle_id)

@@ -76,8 +76,8 @@ def measure_sdk(peer: Peer, cases_file: Path, n: int, concurrency: int, transpor
     child = checked(run_child([PYTHON, str(REPLAY), "_sdk", peer.base_url, str(cases_file), str(concurrency),
                                transport]), "the SDK loop")
     stats, result = peer.stats(), json.loads(child.stdout)
-    return Row(SDK_TRANSPORTS[transport], concurrency, n, rate(n, stats, result["last_done"]), child.wall_s, child.cpu_s * 1000 / n,
-               errors=result["errors"], peer_cpu_ms_per_item=peer_cpu(stats, n, before),
+    return Row(SDK_TRANSPORTS[transport], concurrency, n, rate(n, stats, result["last_done"]), child.wall_s,
+               child.cpu_s * 1000 / n, errors=result["errors"], peer_cpu_ms_per_item=peer_cpu(stats, n, before),
                other_cores=child.other_cores(before, stats), extra=child.phases(stats, result["last_done"]))
 
 

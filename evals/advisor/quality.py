@@ -95,8 +95,9 @@ def assess_quality(quality: CandidateQuality, *, margin: float, critical_segment
             continue
         outcomes.append(evidence.outcome)
         reasons.append(_sentence(label, evidence, margin))
-        if evidence.outcome == "undecided" and evidence.cases_needed is not None and evidence.cases_needed > evidence.n_pairs:
-            shortfalls.append(evidence.cases_needed)
+        needed = evidence.cases_needed
+        if evidence.outcome == "undecided" and needed is not None and needed > evidence.n_pairs:
+            shortfalls.append(needed)
             short.append(label)
     status: QualityStatus
     if "inferior" in outcomes:

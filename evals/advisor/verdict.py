@@ -151,7 +151,9 @@ def advise(
     to = focus = None
     cases_needed = None
     advisable = [a for a in assessed if a.advisable]
-    waiting = [a for a in assessed if a.privacy.ok and a.latency.ok and a.quality.status == "insufficient" and a.grounds]
+    waiting = [
+        a for a in assessed if a.privacy.ok and a.latency.ok and a.quality.status == "insufficient" and a.grounds
+    ]
     if advisable:
         best = max(advisable, key=_rank)
         verdict, to, focus = "switch_advisable", best.model, best.model
@@ -226,6 +228,7 @@ def _assess(
     if cost is not None:
         reasons.extend(cost_reasons(cost, requests_per_month=policy.volume.requests_per_month if policy.volume else 0))
     reasons.extend(grounds_reasons(grounds=tuple(grounds), quality=quality, cost=cost, policy=policy,
-                                   ci_low=candidate.quality.overall.ci_low, eligible=eligible, volume=policy.volume is not None))
+                                   ci_low=candidate.quality.overall.ci_low, eligible=eligible,
+                                   volume=policy.volume is not None))
     return CandidateAssessment(model=spec.name, evidence=candidate, privacy=privacy, latency=latency, quality=quality,
                                cost=cost, grounds=tuple(grounds), eligible=eligible, reasons=tuple(reasons))

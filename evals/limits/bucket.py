@@ -108,7 +108,9 @@ class LocalRateLimiter:
         """Total time callers were told to wait."""
 
     @classmethod
-    def for_spec(cls, spec: ModelSpec, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep) -> LocalRateLimiter:
+    def for_spec(
+        cls, spec: ModelSpec, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> LocalRateLimiter:
         """A limiter with the model's declared `rpm` and `tpm`."""
         return cls(rpm=spec.rpm, tpm=spec.tpm, clock=clock, sleep=sleep)
 

@@ -1,13 +1,19 @@
 """The interval of a paired difference B - A (candidate - production), its method chosen from the data.
 
-| data | method | why |
-|---|---|---|
-| every score 0 or 1, no shared cluster | "tango" (default) or "newcombe" | score intervals made for paired proportions; exact coverage checked at n = 30, 100, 1,000 |
-| 0/1, >= `MIN_CLUSTERS` clusters | "tango_clustered" | Tango on counts divided by the design effect (Rao & Scott 1992), t quantile with G - 1 df |
-| in [0, 1], >= `MIN_PAIRS` pairs | "bootstrap" | seeded BCa bootstrap of the mean difference (`bootstrap.bca_interval`) |
-| in [0, 1], clusters, >= `MIN_CLUSTERS` clusters and `MIN_PAIRS` pairs | "cluster_t" | clustered SE, t with G - 1 df (Miller 2024) |
-| in [0, 1], fewer pairs or clusters, or no spread | "betting", conservative | the CLT cannot be trusted there (Bowyer et al. 2025, arXiv 2503.01747) |
-| outside [0, 1] | "bootstrap" / "cluster_t", or "t" below `MIN_PAIRS` | no bound for a conservative method |
+How the method is chosen (data → method: why):
+
+- Every score 0 or 1, no shared cluster → "tango" (default) or "newcombe": score intervals made for
+  paired proportions; exact coverage checked at n = 30, 100, 1,000.
+- 0/1, >= `MIN_CLUSTERS` clusters → "tango_clustered": Tango on counts divided by the design effect
+  (Rao & Scott 1992), t quantile with G - 1 df.
+- In [0, 1], >= `MIN_PAIRS` pairs → "bootstrap": seeded BCa bootstrap of the mean difference
+  (`bootstrap.bca_interval`).
+- In [0, 1], clusters, >= `MIN_CLUSTERS` clusters and `MIN_PAIRS` pairs → "cluster_t": clustered SE,
+  t with G - 1 df (Miller 2024).
+- In [0, 1], fewer pairs or clusters, or no spread → "betting", conservative: the CLT cannot be
+  trusted there (Bowyer et al. 2025, arXiv 2503.01747).
+- Outside [0, 1] → "bootstrap" / "cluster_t", or "t" below `MIN_PAIRS`: no bound for a conservative
+  method.
 
 Tango is the default for pass/fail scores. On the exact-coverage grid of the tests (n = 30, 100,
 1,000; discordance 0, 1 %, 10 %; true difference 0 or half the discordance either way; pass rate 0.5
@@ -203,7 +209,9 @@ def _counts(xa: FloatArray, xb: FloatArray) -> tuple[int, int, int, int]:
     return both, only_b, only_a, len(xa) - both - only_b - only_a
 
 
-def _binary(xa: FloatArray, xb: FloatArray, common: dict[str, Any], method: Literal["tango", "newcombe"]) -> PairedInterval:
+def _binary(
+    xa: FloatArray, xb: FloatArray, common: dict[str, Any], method: Literal["tango", "newcombe"]
+) -> PairedInterval:
     both, only_b, only_a, neither = _counts(xa, xb)
     n, z = len(xa), z_value(common["confidence"])
     if method == "tango":

@@ -162,7 +162,7 @@ def compare_pairs(
         members = np.array([tag in tags.get(key, ()) for key in keys], dtype=bool)
         segments[tag] = _compare_arrays(xa[members], xb[members], codes[members], **options)
     tested = {tag: seg.p_value for tag, seg in segments.items() if seg.p_value is not None}
-    for tag, p_holm in zip(tested, holm(list(tested.values()))):
+    for tag, p_holm in zip(tested, holm(list(tested.values())), strict=True):
         segments[tag] = replace(segments[tag], p_value_holm=p_holm)
     return replace(overall, segments=segments)
 

@@ -47,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    db = command("db", lambda _: db_parser.print_help(sys.stderr) or 2, "database schema")
-    db_parser = db
+    def db_usage(_: argparse.Namespace) -> int:  # `turnout db` without an action
+        db.print_help(sys.stderr)
+        return 2
+
+    db = command("db", db_usage, "database schema")
     db_commands = db.add_subparsers(metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(handler=cmd_db_upgrade)
     db_commands.add_parser("current", help="print the schema revision").set_defaults(handler=cmd_db_current)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -14,6 +14,9 @@ from service.storage.tables import CaseRow, GoldenSetRow, GoldenSetVersionRow, M
 
 Kind = Literal["golden_set", "model", "watch"]
 Action = Literal["created", "updated", "unchanged", "restored", "deleted"]
+# Constrained, not a union: mypy then checks the queries once per table.
+SpecRow = TypeVar("SpecRow", ModelRow, WatchRow)
+LiveRow = TypeVar("LiveRow", GoldenSetRow, ModelRow)
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def _version_for(session: Session, row: GoldenSetRow, golden_set: GoldenSet) -> 
     return version
 
 
-def _apply_spec(session: Session, table: type[ModelRow] | type[WatchRow], name: str, spec: dict[str, Any], *,
+def _apply_spec(session: Session, table: type[SpecRow], name: str, spec: dict[str, Any], *,
                 kind: Kind, columns: dict[str, Any]) -> Change:
     spec_hash = sha256_hex(canonical_json(spec))
     row = session.exec(select(table).where(table.name == name)).first()
@@ -112,7 +115,7 @@ def _apply_spec(session: Session, table: type[ModelRow] | type[WatchRow], name: 
     return Change(kind, name, action)
 
 
-def _live_id(session: Session, table: type[GoldenSetRow] | type[ModelRow], name: str) -> int:
+def _live_id(session: Session, table: type[LiveRow], name: str) -> int:
     row = session.exec(select(table).where(table.name == name, col(table.deleted_at).is_(None))).one()
     assert row.id is not None
     return row.id

@@ -27,7 +27,7 @@ def take_lease(session: Session, *, run_id: int, owner: str, now: datetime | Non
     """Take (or renew) the run's lease for *owner*; False when another live holder has it."""
     now = now or utcnow()
     table = RunRow.__table__  # type: ignore[attr-defined]
-    result = session.execute(
+    result = session.exec(  # exec: an UPDATE's CursorResult, with its rowcount
         sa.update(table)
         .where(table.c.id == run_id,
                sa.or_(table.c.lease_owner.is_(None), table.c.lease_owner == owner,
@@ -59,8 +59,8 @@ def mark_enqueued(session: Session, *, run_ids: list[int] | None = None, cycle_i
 def advance_step(session: Session, *, cycle_id: int, from_step: str, to_step: str) -> bool:
     """Move the cycle from *from_step* to *to_step* atomically; True for the one caller that did it."""
     table = CycleRow.__table__  # type: ignore[attr-defined]
-    result = session.execute(sa.update(table).where(table.c.id == cycle_id, table.c.step == from_step)
-                             .values(step=to_step, step_enqueued_at=utcnow()))
+    result = session.exec(sa.update(table).where(table.c.id == cycle_id, table.c.step == from_step)
+                          .values(step=to_step, step_enqueued_at=utcnow()))
     return bool(result.rowcount)
 
 

@@ -111,7 +111,7 @@ def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | N
 
 def _completions(session: Session, run_ids: list[int]) -> list[CompletionRow]:
     return list(session.exec(select(CompletionRow).where(col(CompletionRow.run_id).in_(run_ids))
-                             .order_by(CompletionRow.id)).all())
+                             .order_by(col(CompletionRow.id))).all())
 
 
 def _completion(row: CompletionRow, cases: dict[int, CaseItem]) -> Completion:
@@ -137,7 +137,7 @@ def run_results(session: Session, *, run_id: int) -> RunResultsPublic:
     run = get_run(session, run_id=run_id)
     rows = session.exec(select(CompletionRow, CaseRow).join(CaseRow, col(CaseRow.id) == CompletionRow.golden_case_id)
                         .where(CompletionRow.run_id == run_id)
-                        .order_by(CaseRow.position, CompletionRow.repetition)).all()
+                        .order_by(col(CaseRow.position), col(CompletionRow.repetition))).all()
     scores: dict[int, dict[str, float | None]] = {}
     for score in session.exec(select(ScoreRow).join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
                               .where(CompletionRow.run_id == run_id)).all():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -108,7 +109,7 @@ def create_cycle(session: Session, *, watch_name: str, trigger: str,
 
 def cycle_runs(session: Session, *, cycle_id: int) -> list[RunRow]:
     """The runs of a cycle, production first."""
-    runs = session.exec(select(RunRow).where(RunRow.cycle_id == cycle_id).order_by(RunRow.id)).all()
+    runs = session.exec(select(RunRow).where(RunRow.cycle_id == cycle_id).order_by(col(RunRow.id))).all()
     return sorted(runs, key=lambda run: run.role != "production")
 
 
@@ -116,7 +117,7 @@ def cycle_cases(session: Session, *, cycle_id: int) -> list[CaseItem]:
     """The cases of the golden-set version the cycle pinned, in order."""
     cycle = get_cycle(session, cycle_id=cycle_id)
     rows = session.exec(select(CaseRow).where(CaseRow.version_id == cycle.golden_set_version_id)
-                        .order_by(CaseRow.position)).all()
+                        .order_by(col(CaseRow.position))).all()
     return [CaseItem(row_id=row.id, case=Case.from_data(row.data), content_hash=row.content_hash)
             for row in rows if row.id is not None]
 
@@ -197,11 +198,14 @@ def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: st
 def refresh_run_counts(session: Session, *, run_id: int) -> RunRow:
     """Recompute a run's counters from its completions (idempotent, whatever was retried)."""
     run = get_run(session, run_id=run_id)
-    n_done, n_errors, tokens_in, tokens_out, cost = session.exec(
-        select(func.count(), func.count(CompletionRow.error), func.coalesce(func.sum(CompletionRow.input_tokens), 0),
-               func.coalesce(func.sum(CompletionRow.output_tokens), 0),
-               func.coalesce(func.sum(CompletionRow.cost_usd), 0.0))
-        .where(CompletionRow.run_id == run_id)).one()
+    # SQLAlchemy's select: sqlmodel's is typed for at most four columns, and one query keeps the
+    # counters consistent with each other.
+    n_done, n_errors, tokens_in, tokens_out, cost = session.execute(
+        sa.select(func.count(), func.count(col(CompletionRow.error)),
+                  func.coalesce(func.sum(CompletionRow.input_tokens), 0),
+                  func.coalesce(func.sum(CompletionRow.output_tokens), 0),
+                  func.coalesce(func.sum(CompletionRow.cost_usd), 0.0))
+        .where(col(CompletionRow.run_id) == run_id)).one()
     run.n_done, run.n_errors = int(n_done), int(n_errors)
     run.input_tokens, run.output_tokens, run.cost_usd = int(tokens_in), int(tokens_out), float(cost)
     run.heartbeat_at = utcnow()

@@ -105,10 +105,13 @@ def test_gpu_worker_requirements_resolve_together(tmp_path: Path) -> None:
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True, timeout=RESOLVE_TIMEOUT_S, env=env)
     print(f"resolved in {time.monotonic() - started:.0f} s")
-    assert result.returncode == 0, f"pip could not resolve vllm=={version} with Turnout's core:\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"pip could not resolve vllm=={version} with Turnout's core:\n{result.stderr[-4000:]}"
+    )
 
     # Then vLLM's exact pins hold, and Turnout came without extras
-    installed = {canonicalize_name(item["metadata"]["name"]): item for item in json.loads(report.read_text())["install"]}
+    resolved = json.loads(report.read_text())["install"]
+    installed = {canonicalize_name(item["metadata"]["name"]): item for item in resolved}
     assert installed["vllm"]["metadata"]["version"] == version
     assert "requested_extras" not in installed["turnout"]
     vllm_requires = [Requirement(line) for line in installed["vllm"]["metadata"]["requires_dist"]]

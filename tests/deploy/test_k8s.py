@@ -68,12 +68,13 @@ def option(args: list[str], name: str) -> str:
 
 def test_manifests_exist_and_the_namespace_comes_first() -> None:
     assert [path.name for path in MANIFESTS][0] == "00-namespace.yaml"
-    assert documents(MANIFESTS[0]) == [{"apiVersion": "v1", "kind": "Namespace",
-                                        "metadata": {"name": NAMESPACE, "labels": {"app.kubernetes.io/name": "turnout"}}}]
+    namespace = {"name": NAMESPACE, "labels": {"app.kubernetes.io/name": "turnout"}}
+    assert documents(MANIFESTS[0]) == [{"apiVersion": "v1", "kind": "Namespace", "metadata": namespace}]
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-@pytest.mark.parametrize(("path", "document"), ALL, ids=[f"{p.name}:{d['kind']}/{d['metadata']['name']}" for p, d in ALL])
+@pytest.mark.parametrize(("path", "document"), ALL,
+                         ids=[f"{p.name}:{d['kind']}/{d['metadata']['name']}" for p, d in ALL])
 def test_every_resource_is_valid_kubernetes(path: Path, document: dict[str, Any], version: str) -> None:
     # Raises ValidationError for a bad or unknown field, SchemaNotFoundError for an unknown kind.
     kubernetes_validate.validate(document, version, strict=True)

@@ -128,7 +128,8 @@ def test_scoring_twice_writes_nothing_new_and_candidates_see_production(applied:
 
 def test_a_model_whose_key_is_missing_fails_its_run_with_the_reason(
         applied: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    applied.write_text(applied.read_text().replace("hosting: self_hosted", "hosting: self_hosted\n    api_key_env: TURNOUT_TEST_NO_SUCH_KEY"))
+    keyed = "hosting: self_hosted\n    api_key_env: TURNOUT_TEST_NO_SUCH_KEY"
+    applied.write_text(applied.read_text().replace("hosting: self_hosted", keyed))
     monkeypatch.delenv("TURNOUT_TEST_NO_SUCH_KEY", raising=False)
     from evals.config import load_config
     from service.storage import catalog

@@ -41,8 +41,8 @@ def test_a_triggered_cycle_runs_on_worker_processes(applied: Path, database_url:
 
 
 @pytest.mark.slow
-def test_turnout_up_runs_watches_on_their_schedule_with_sqlite_alone(tmp_path: Path, peers: tuple[OpenAIPeer, OpenAIPeer],
-                                                                     watch_file: Path) -> None:
+def test_turnout_up_runs_watches_on_their_schedule_with_sqlite_alone(
+        tmp_path: Path, peers: tuple[OpenAIPeer, OpenAIPeer], watch_file: Path) -> None:
     # given a watch that fires every 3 seconds, on a fresh SQLite file, with no broker configured
     watch_file.write_text(watch_file.read_text().replace('schedule: "0 6 * * *"', 'schedule: "*/3 * * * * *"'))
     url = f"sqlite:///{tmp_path / 'up.db'}"

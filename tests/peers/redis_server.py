@@ -54,7 +54,8 @@ class RedisServer:
             except redis.ConnectionError:
                 pass
             if self._process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on port {self.port} did not start; see {self.directory / 'redis.log'}")
+                log = self.directory / "redis.log"
+                raise RuntimeError(f"redis-server on port {self.port} did not start; see {log}")
             time.sleep(0.05)
 
     def kill(self) -> None:

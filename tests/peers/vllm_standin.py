@@ -330,7 +330,8 @@ class FakeLLM:
             ids = self.tokenizer.encode(text, truncation=True, max_length=limit + 1, add_special_tokens=False)
             self._check_length(len(ids))
             prompts.append(ids)
-        return [self._output(i, c, ids, params, lora_request) for i, (c, ids) in enumerate(zip(conversations, prompts))]
+        return [self._output(i, c, ids, params, lora_request)
+                for i, (c, ids) in enumerate(zip(conversations, prompts, strict=True))]
 
     def _output(self, index: int, conversation: list[dict[str, Any]], prompt_ids: list[int],
                 params: SamplingParams, lora: LoRARequest | None) -> RequestOutput:

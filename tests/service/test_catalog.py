@@ -57,7 +57,8 @@ def test_changed_cases_make_a_new_version_and_keep_the_old_one(database_url: str
     with session_scope() as session:
         cycle = runs.create_cycle(session, watch_name="w", trigger="cli")
         first_version = cycle.golden_set_version_id
-    write(tmp_path, cases='{"id": "a", "input": "1+1?", "expected": "2"}\n{"id": "b", "input": "2+2?", "expected": "4"}\n')
+    write(tmp_path, cases='{"id": "a", "input": "1+1?", "expected": "2"}\n'
+                          '{"id": "b", "input": "2+2?", "expected": "4"}\n')
     assert apply(path)["golden_set:qa"] == "updated"
     with session_scope() as session:
         versions = session.exec(select(GoldenSetVersionRow).order_by(GoldenSetVersionRow.id)).all()

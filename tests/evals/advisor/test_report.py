@@ -43,7 +43,8 @@ def test_the_issues_example_shape_and_numbers() -> None:
 
 
 def test_an_unannounced_switch_keeps_to_null_and_shows_the_cycles_target() -> None:
-    recommendation = advise(production=production(), candidates=[candidate()], policy=policy(), golden_set_class="internal")
+    recommendation = advise(production=production(), candidates=[candidate()], policy=policy(),
+                            golden_set_class="internal")
     state = announce(previous=None, cycle=(recommendation.cycle_verdict, recommendation.to), hysteresis=3)
 
     data = recommendation.to_dict(watch="w", cycle_id=1, announcement=state)

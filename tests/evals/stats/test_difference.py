@@ -21,7 +21,8 @@ def test_pass_fail_scores_get_tango_on_the_discordant_counts() -> None:
     assert (result.ci_low, result.ci_high) == pytest.approx(tango_interval(20, 10, 60))
     assert result.n_discordant == 30 and result.n_pairs == 60
     newcombe = paired_interval(a, b, binary_method="newcombe")
-    assert newcombe is not None and (newcombe.ci_low, newcombe.ci_high) == pytest.approx(newcombe_interval(20, 20, 10, 10))
+    assert newcombe is not None
+    assert (newcombe.ci_low, newcombe.ci_high) == pytest.approx(newcombe_interval(20, 20, 10, 10))
 
 
 def test_continuous_scores_get_the_bootstrap_from_enough_pairs_and_betting_below() -> None:

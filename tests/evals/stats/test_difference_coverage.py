@@ -101,7 +101,9 @@ def _clipped_mean_shift(shift: float, noise: float, *, seed: int) -> float:
     return float(np.mean(np.clip(u + rng.normal(shift, noise, u.size), 0.0, 1.0) - u))
 
 
-def clustered_data(seed: int, *, clusters: int, size: int, binary: bool) -> tuple[np.ndarray, np.ndarray, list[str], float]:
+def clustered_data(
+    seed: int, *, clusters: int, size: int, binary: bool
+) -> tuple[np.ndarray, np.ndarray, list[str], float]:
     """Documents share a difficulty (intra-cluster correlation); B is better by 0.05 on average."""
     rng = np.random.default_rng(seed)
     doc = rng.beta(3.0, 2.0, (SIMULATIONS, clusters, 1))  # per-document pass rate of A, mean 0.6

@@ -96,6 +96,6 @@ def test_results_do_not_depend_on_key_order(
 def test_holm_never_lowers_a_p_value_and_keeps_their_order(p_values: list[float]) -> None:
     adjusted = holm(p_values)
 
-    assert all(p <= q <= 1.0 for p, q in zip(p_values, adjusted))
+    assert all(p <= q <= 1.0 for p, q in zip(p_values, adjusted, strict=True))
     ranked = sorted(range(len(p_values)), key=lambda i: p_values[i])
     assert [adjusted[i] for i in ranked] == sorted(adjusted)

@@ -42,7 +42,8 @@ def brute_force_tango(b: int, c: int, n: int, z: float = 1.959963984540054) -> t
     return low, high
 
 
-@pytest.mark.parametrize(("b", "c", "n"), [(6, 16, 161), (1, 7, 21), (40, 20, 160), (3, 0, 30), (0, 0, 25), (12, 1, 400)])
+@pytest.mark.parametrize(("b", "c", "n"),
+                         [(6, 16, 161), (1, 7, 21), (40, 20, 160), (3, 0, 30), (0, 0, 25), (12, 1, 400)])
 def test_tango_matches_a_brute_force_inversion_of_the_score_test(b: int, c: int, n: int) -> None:
     expected = brute_force_tango(b, c, n)
 
