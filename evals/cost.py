@@ -4,7 +4,9 @@ API models are priced from `genai-prices` (pydantic's maintained price table), m
 endpoint's URL and the model name, unless turnout.yaml gives `pricing.input_per_mtok` /
 `output_per_mtok`, which always win. Self-hosted models cost `gpu_hour × gpus` per hour of
 measured busy time plus `fixed_monthly` spread over the month's hours; each completion carries
-its share of the busy time (`BusyMeter`).
+its share of the busy time (`BusyMeter`). Before a call, a self-hosted request is estimated at one
+request's share of busy time at the model's throughput: the declared `pricing.capacity_rps`, then
+what replay measured on the run's earlier batches.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -127,6 +129,9 @@ class CostModel:
     """API models: USD per call from its token counts."""
     busy_usd_per_s: float | None = None
     """Self-hosted models: USD per second of busy time."""
+    busy_s_per_request: float | None = None
+    """Self-hosted models: busy seconds one request takes at the model's throughput (`1 / capacity_rps`,
+    or measured); None while unknown, when a request cannot be priced before it runs."""
     output_tokens_estimate: int = OUTPUT_TOKENS_ESTIMATE
     """Completion tokens assumed before a call (the model's `max_tokens` when it sets one)."""
     source: str = "unpriced"
@@ -141,7 +146,9 @@ class CostModel:
             return cls(token_price=_declared(pricing), output_tokens_estimate=estimate, source="turnout.yaml")
         busy = self_hosted_cost_usd(pricing, 1.0)
         if busy is not None:
-            return cls(busy_usd_per_s=busy, output_tokens_estimate=estimate, source="self-hosted")
+            per_request = None if pricing.capacity_rps is None else 1.0 / pricing.capacity_rps
+            return cls(busy_usd_per_s=busy, busy_s_per_request=per_request, output_tokens_estimate=estimate,
+                       source="self-hosted")
         if spec.hosting == "api":
             found = price_from_table(spec.model, spec.base_url)
             if found is not None:
@@ -165,11 +172,21 @@ class CostModel:
         """USD for `busy_s` seconds of a self-hosted model, or None for other models."""
         return None if self.busy_usd_per_s is None else busy_s * self.busy_usd_per_s
 
+    def with_throughput(self, requests_per_s: float) -> CostModel:
+        """These prices with the throughput replay measured, which estimates the next requests."""
+        return replace(self, busy_s_per_request=1.0 / requests_per_s) if requests_per_s > 0 else self
+
     def estimate(self, request: Request) -> float:
-        """The most a request should cost, before it is sent (0 when unknown in advance)."""
-        if self.token_price is None:
-            return 0.0
-        return self.token_price(*estimate_request_tokens(request, self.output_tokens_estimate))
+        """The most a request should cost, before it is sent (0 when unknown in advance).
+
+        Token-priced models: its prompt estimate and `max_tokens` at the token prices. Self-hosted
+        models: one request's busy time at the known throughput, 0 while none is known.
+        """
+        if self.token_price is not None:
+            return self.token_price(*estimate_request_tokens(request, self.output_tokens_estimate))
+        if self.busy_usd_per_s is not None and self.busy_s_per_request is not None:
+            return self.busy_usd_per_s * self.busy_s_per_request
+        return 0.0
 
 
 def _declared(pricing: Pricing) -> TokenPrice:
@@ -257,6 +274,19 @@ class Budget:
                 return False
             self._reserved += estimate_usd
             return True
+
+    def reserve_many(self, estimates_usd: Sequence[float]) -> int:
+        """Set aside the longest prefix of `estimates_usd` that fits; returns how many were reserved."""
+        with self._lock:
+            room = self.limit_usd - self._spent - self._reserved
+            taken, total = 0, 0.0
+            for estimate in estimates_usd:
+                if total + estimate > room:
+                    break
+                total += estimate
+                taken += 1
+            self._reserved += total
+            return taken
 
     def settle(self, estimate_usd: float, actual_usd: float | None) -> None:
         """Replace a reservation with what the request really cost."""

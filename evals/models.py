@@ -26,6 +26,9 @@ class Pricing(BaseModel):
     """GPUs one replica uses (self-hosted)."""
     fixed_monthly: float | None = Field(default=None, ge=0)
     """Fixed USD per month (self-hosted)."""
+    capacity_rps: float | None = Field(default=None, gt=0)
+    """Requests per second one replica serves (self-hosted): prices GPU time before it is spent, so a
+    budget can refuse a batch; replay's measured throughput replaces it once a batch has run."""
 
     def cost_usd(self, input_tokens: int | None, output_tokens: int | None) -> float | None:
         """Token cost of one call, or None when this model has no token prices."""

@@ -1,4 +1,9 @@
-"""Replay a golden set against one provider: a bounded worker pool that yields completions in batches.
+"""Replay a golden set against one provider, of either kind, and yield its completions in batches.
+
+A `Provider` (one request per call, over HTTP) is driven by a bounded worker pool; a
+`BatchProvider` (an in-process engine, a simulator) gets the whole run in one call, unless the
+budget splits it. Both share everything else: self-hosted busy time priced into `cost_usd`, the
+budget consulted before sending, the circuit breaker, and completions yielded `batch_size` at a time.
 
 A run can stop early, and says why by raising a `ReplayStopped` after yielding every completion
 it has: `CircuitOpen` when too many recent cases failed (calls in flight are abandoned),
@@ -10,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Iterator
+import time
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
+from contextlib import aclosing
 
 from evals.cost import Budget, BusyMeter, CostModel
 from evals.limits.breaker import BudgetExceeded, CircuitBreaker, CircuitOpen, ReplayStopped
-from evals.providers.base import Provider
+from evals.providers.base import AnyProvider, BatchProvider, Provider
+from evals.replay_batched import replay_batched
 from evals.results import Completion, Request
 
 __all__ = ["BudgetExceeded", "CircuitBreaker", "CircuitOpen", "ReplayStopped", "replay"]
@@ -26,11 +34,12 @@ _Item = Completion | BaseException | None
 class _Run:
     """What the workers of one replay share."""
 
-    def __init__(self, provider: Provider, budget: Budget | None, cost: CostModel | None) -> None:
+    def __init__(self, provider: Provider, budget: Budget | None, cost: CostModel | None,
+                 clock: Callable[[], float]) -> None:
         self.provider = provider
         self.budget = budget
         self.cost = cost
-        self.meter = BusyMeter() if cost is not None and cost.self_hosted else None
+        self.meter = BusyMeter(clock) if cost is not None and cost.self_hosted else None
         self.out: asyncio.Queue[_Item] = asyncio.Queue()
         self.stop: ReplayStopped | None = None
 
@@ -80,32 +89,37 @@ async def _work(requests: Iterator[Request], run: _Run) -> None:
 async def replay(
     requests: Iterable[Request],
     *,
-    provider: Provider,
+    provider: AnyProvider,
     max_concurrency: int,
     batch_size: int = 64,
     flush_interval_s: float = 0.5,
     breaker: CircuitBreaker | None = None,
     budget: Budget | None = None,
     cost: CostModel | None = None,
-) -> AsyncIterator[list[Completion]]:
-    """Call the provider for every request, at most `max_concurrency` at once.
+    clock: Callable[[], float] = time.perf_counter,
+) -> AsyncGenerator[list[Completion], None]:
+    """Call the provider for every request: at most `max_concurrency` at once, or in one batch.
 
-    Requests are pulled lazily by `max_concurrency` workers, so a 100k-case set never holds
-    100k tasks. Completions are yielded in batches, in completion order, so the caller can
-    store each batch as it finishes. Close the generator (e.g. `contextlib.aclosing`) to stop
-    early: calls in flight are cancelled and awaited before `aclose()` returns.
+    For a `Provider`, requests are pulled lazily by `max_concurrency` workers, so a 100k-case set
+    never holds 100k tasks, and completions are yielded in completion order. A `BatchProvider`
+    gets every request in one `complete_batch` call, split only where the budget would be passed
+    (see `evals.replay_batched`); its completions are yielded in the requests' order. Either way
+    completions come in batches, so the caller can store each batch as it finishes. Close the
+    generator (e.g. `contextlib.aclosing`) to stop early: calls in flight are cancelled and
+    awaited before `aclose()` returns.
 
     Args:
-        requests: The calls to make; consumed lazily.
-        provider: The model endpoint; it retries and turns per-case failures into Completions.
-        max_concurrency: Calls in flight at once (at least 1).
+        requests: The calls to make; consumed lazily by a `Provider`, all at once by a `BatchProvider`.
+        provider: The model; it retries and turns per-case failures into Completions.
+        max_concurrency: Calls in flight at once (at least 1); a `BatchProvider` batches instead.
         batch_size: Yield once this many completions are waiting.
         flush_interval_s: Yield what is waiting once this long has passed since the last yield.
         breaker: Stops the run when too many recent cases failed; None never stops.
-        budget: Consulted before each request with `cost.estimate(request)`; settled with each
-            completion's `cost_usd`.
+        budget: Consulted before each request (each batch) with `cost.estimate(request)`; settled
+            with each completion's `cost_usd`.
         cost: The model's prices: estimates for the budget, and the busy-time price that fills
             `cost_usd` of a self-hosted model's completions.
+        clock: Monotonic seconds, for busy time.
 
     Yields:
         Lists of completions; every request sent appears exactly once across all batches.
@@ -118,8 +132,14 @@ async def replay(
     """
     if max_concurrency < 1 or batch_size < 1:
         raise ValueError("max_concurrency and batch_size must be at least 1")
+    if isinstance(provider, BatchProvider):
+        async with aclosing(replay_batched(requests, provider=provider, batch_size=batch_size, breaker=breaker,
+                                           budget=budget, cost=cost, clock=clock)) as batches:
+            async for ready in batches:
+                yield ready
+        return
     loop = asyncio.get_running_loop()
-    run = _Run(provider, budget, cost)
+    run = _Run(provider, budget, cost, clock)
     shared = iter(requests)
     workers = [asyncio.create_task(_work(shared, run)) for _ in range(max_concurrency)]
     running = len(workers)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from evals.cases import Case
+
 ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "bad_request", "bad_response",
                     "context_length", "other"]
 """How a failed call failed; the first four are retryable. `context_length`: the case's prompt does not
@@ -24,7 +26,7 @@ and readers route on it instead of matching text: `budget` (the next request wou
 
 @dataclass(frozen=True)
 class Request:
-    """One call to make: a case (and repetition) turned into chat messages."""
+    """One call to make: a case (and repetition) turned into chat messages, with the case beside them."""
 
     case_id: str
     """The case's id in its golden set."""
@@ -32,6 +34,9 @@ class Request:
     """0 for the first answer; 1.. for `repeat: k` sampling."""
     messages: list[dict[str, str]]
     """The chat messages to send, as `{"role": ..., "content": ...}` dicts."""
+    case: Case | None = None
+    """The case itself (expected answer, tags), for providers that answer from it rather than from
+    `messages` (a simulated model); None for calls not made from a case (a judge's question)."""
 
 
 @dataclass(frozen=True)

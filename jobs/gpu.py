@@ -2,6 +2,8 @@
 
 The engine is loaded once per worker process and kept for the next run of the same engine
 arguments; a whole run goes to the GPU as one `LLM.chat` call, which vLLM batches continuously.
+`VllmProvider` is the model as a `BatchProvider` (`jobs.providers.provider_for` returns it), so
+`evals.replay.replay` prices, budgets and stores its answers as it does an HTTP model's.
 vLLM refuses the whole call when one prompt is longer than its context window, so prompts are
 measured with the engine's own tokenizer first and an over-long case fails alone (`context_length`).
 vLLM is imported only when an engine is first needed, so this module loads anywhere; tests pass a
@@ -10,12 +12,13 @@ stand-in `VllmApi` with vLLM's signatures (`tests/peers/vllm_standin.py`).
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,3 +257,31 @@ def _detached(exc: Exception) -> Exception:
         current.__traceback__ = None
         current = current.__cause__ or current.__context__
     return exc
+
+
+class VllmProvider:
+    """A `kind: vllm` model as an `evals.providers.base.BatchProvider` on this worker's GPU.
+
+    Each `complete_batch` is one `replay_batch` call, run on a thread so the event loop (the run's
+    lease heartbeat, the storing of earlier batches) keeps going while the GPU works. The engine
+    stays loaded in this process after `aclose`, for the next run of the same engine arguments.
+
+    Args:
+        spec: A `kind: vllm` model.
+        api: vLLM's constructors (default: the real vLLM, imported on the first batch).
+    """
+
+    def __init__(self, spec: ModelSpec, *, api: VllmApi | None = None) -> None:
+        self.spec = spec
+        self.api = api
+
+    async def complete_batch(self, requests: Sequence[Request]) -> list[Completion]:
+        """Answer *requests* in one `LLM.chat` call (see `replay_batch`).
+
+        Raises:
+            GpuUnavailable: vLLM is not installed, or the model's params/options cannot be given to it.
+        """
+        return await asyncio.to_thread(replay_batch, self.spec, requests, api=self.api)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the engine is kept for the process's next run."""

@@ -9,19 +9,17 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from contextlib import aclosing
-from dataclasses import replace
 from datetime import datetime
 from typing import cast
 
-from evals.cost import Budget, CostModel, share_by_busy_time
+from evals.cost import Budget, CostModel
 from evals.limits.breaker import CircuitBreaker, ReplayStopped
 from evals.models import ModelSpec
 from evals.prompts import build_messages
-from evals.providers.base import Provider
+from evals.providers.base import AnyProvider
 from evals.replay import replay
 from evals.results import Completion, FailureKind, Request, Score
 from evals.scoring.apply import score_completion
@@ -70,13 +68,15 @@ def limits_hub(*, shared: bool) -> LimitsHub:
 
 
 async def replay_run(run_id: int, *, owner: str | None = None, progress: Progress | None = None,
-                     make_provider: Callable[..., Provider] = provider_for, hub: LimitsHub | None = None,
+                     make_provider: Callable[..., AnyProvider] = provider_for, hub: LimitsHub | None = None,
                      budget: Budget | None = None) -> None:
     """Replay the cases run *run_id* has not answered yet and store each batch as it finishes.
 
     Only the holder of the run's lease replays it; the lease is renewed by a heartbeat while the
     replay goes on, so a second delivery of the same task returns at once instead of sending
-    requests for cases that are being answered.
+    requests for cases that are being answered. Every kind of model goes the same way: *make_provider*
+    (`jobs.providers.provider_for`) picks an HTTP provider or a batch provider (a GPU worker's vLLM),
+    and `evals.replay.replay` drives either with the run's budget, circuit breaker and prices.
     """
     owner = owner or worker_identity()
     with session_scope() as session:
@@ -114,32 +114,34 @@ async def _keep_lease(run_id: int, owner: str) -> None:
 
 
 async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
-                       make_provider: Callable[..., Provider], hub: LimitsHub, budget: Budget | None) -> None:
+                       make_provider: Callable[..., AnyProvider], hub: LimitsHub, budget: Budget | None) -> None:
     run_id, label = plan.run_id, plan.model.name
     cost = CostModel.for_spec(plan.model)
     try:
-        provider = None if plan.model.kind == "vllm" else make_provider(
-            plan.model, limits=hub.for_model(plan.model), cost=cost)
+        provider = make_provider(plan.model, limits=hub.for_model(plan.model), cost=cost)
     except ProviderUnavailable as exc:
         with session_scope() as session:
             runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc), kind="provider_unavailable")
         return
-    requests = (Request(case_id=item.case.id, repetition=repetition,
-                        messages=build_messages(item.case, plan.template)) for item, repetition in plan.todo)
+    requests = (Request(case_id=item.case.id, repetition=repetition, messages=build_messages(item.case, plan.template),
+                        case=item.case) for item, repetition in plan.todo)
     done = plan.n_total - len(plan.todo)
     if progress:
         progress(label, done, plan.n_total)
     stopped = False
     try:
-        async for batch in _answers(plan, requests, provider, budget=budget, cost=cost):
-            # Stored on a thread, so the event loop keeps the requests in flight while the batch is written.
-            run = await asyncio.to_thread(_store_batch, run_id, batch)
-            done += len(batch)
-            if progress:
-                progress(label, done, plan.n_total)
-            if run.state in FINAL_STATES:
-                stopped = True  # cancelled while replaying: stop sending
-                break
+        async with aclosing(replay(requests, provider=provider, max_concurrency=plan.model.max_concurrency,
+                                   batch_size=REPLAY_BATCH_SIZE, breaker=CircuitBreaker(), budget=budget,
+                                   cost=cost)) as batches:
+            async for batch in batches:
+                # Stored on a thread, so the event loop keeps the requests in flight while the batch is written.
+                run = await asyncio.to_thread(_store_batch, run_id, batch)
+                done += len(batch)
+                if progress:
+                    progress(label, done, plan.n_total)
+                if run.state in FINAL_STATES:
+                    stopped = True  # cancelled while replaying: stop sending
+                    break
     except (ProviderUnavailable, ReplayStopped) as exc:  # no vLLM here; circuit open; budget spent
         kind: FailureKind = exc.kind if isinstance(exc, ReplayStopped) else "provider_unavailable"
         with session_scope() as session:
@@ -147,8 +149,7 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
             runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc), kind=kind)
         return
     finally:
-        if provider is not None:
-            await provider.aclose()
+        await provider.aclose()
     if stopped:
         return
     with session_scope() as session:
@@ -232,29 +233,6 @@ def _store_batch(run_id: int, completions: list[Completion]) -> RunRow:
     with session_scope() as session:
         results.save_completions(session, run_id=run_id, completions=completions)
         return runs.refresh_run_counts(session, run_id=run_id)
-
-
-async def _answers(plan: runs.ReplayPlan, requests: Iterator[Request], provider: Provider | None, *,
-                   budget: Budget | None, cost: CostModel) -> AsyncIterator[list[Completion]]:
-    """Batches of answers: over HTTP with bounded concurrency, or one vLLM call for in-process models."""
-    if provider is None:
-        from jobs import gpu  # only GPU workers need it
-
-        # The whole run is one batched generate call on this worker's GPU; it blocks, so in a thread.
-        started = time.perf_counter()
-        completions = await asyncio.to_thread(gpu.replay_batch, plan.model, list(requests))
-        total = cost.busy_cost(time.perf_counter() - started)
-        if total is not None:
-            shares = share_by_busy_time(total, [c.latency_ms or 1.0 for c in completions])
-            completions = [replace(c, cost_usd=share) for c, share in zip(completions, shares, strict=True)]
-        for start in range(0, len(completions), REPLAY_BATCH_SIZE):
-            yield completions[start:start + REPLAY_BATCH_SIZE]
-        return
-    async with aclosing(replay(requests, provider=provider, max_concurrency=plan.model.max_concurrency,
-                               batch_size=REPLAY_BATCH_SIZE, breaker=CircuitBreaker(), budget=budget,
-                               cost=cost)) as batches:
-        async for batch in batches:
-            yield batch
 
 
 def replay_finished(cycle_id: int) -> bool:

@@ -1,4 +1,5 @@
-"""Turning a stored model declaration into a provider that can be called."""
+"""Turning a stored model declaration into a provider that can be called: the one place that picks
+a provider by the model's kind (`evals.replay.replay` drives either)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from evals.cost import CostModel
 from evals.errors import TurnoutError
 from evals.limits.model import ModelLimits
 from evals.models import ModelSpec
-from evals.providers.base import Provider
+from evals.providers.base import AnyProvider
 from evals.providers.openai_chat import OpenAIChatProvider
 
 
@@ -16,17 +17,29 @@ class ProviderUnavailable(TurnoutError):
     """The model cannot be called from here (missing key, kind not served by this worker)."""
 
 
-def provider_for(spec: ModelSpec, *, limits: ModelLimits | None = None, cost: CostModel | None = None) -> Provider:
-    """A provider for *spec*, with its API key read from the environment variable the spec names.
+def provider_for(spec: ModelSpec, *, limits: ModelLimits | None = None,
+                 cost: CostModel | None = None) -> AnyProvider:
+    """A provider for *spec*: over HTTP for `kind: openai` (its API key read from the environment
+    variable the spec names), a batch on this worker's GPU for `kind: vllm`.
+
+    A simulated model (`kind: sim`) would be one more branch here returning a `BatchProvider`
+    that answers from `Request.case`; nothing else in the pipeline changes.
 
     Args:
         spec: The model.
-        limits: Its rate limits and adaptive concurrency, shared with other runs of the model.
-        cost: Its prices (default: looked up from the spec).
+        limits: Its rate limits and adaptive concurrency, shared with other runs of the model (HTTP only).
+        cost: Its prices (default: looked up from the spec); replay prices a batch's GPU time itself.
+
+    Raises:
+        ProviderUnavailable: The model cannot be called from here (no base_url, key not set, unknown kind).
     """
+    if spec.kind == "vllm":
+        from jobs.gpu import VllmProvider  # here, not at the top: jobs.gpu imports ProviderUnavailable
+
+        return VllmProvider(spec)  # vLLM itself is imported on the first batch, on a GPU worker
     if spec.kind != "openai":
-        raise ProviderUnavailable(f"model '{spec.name}' has kind '{spec.kind}', which is not served over HTTP; "
-                                  "`kind: vllm` runs on GPU workers, `kind: sim` is not available yet")
+        raise ProviderUnavailable(f"model '{spec.name}' has kind '{spec.kind}', which this worker cannot serve; "
+                                  "`kind: sim` is not available yet")
     if spec.base_url is None:
         raise ProviderUnavailable(f"model '{spec.name}' has no base_url")
     api_key = None

@@ -10,11 +10,15 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Iterator
+from contextlib import aclosing
 from typing import Any
 
 import pytest
 
+from evals.cost import Budget, CostModel
+from evals.limits.breaker import BudgetExceeded
 from evals.models import ModelSpec
+from evals.replay import replay
 from evals.results import Request
 from jobs import gpu
 from jobs.providers import ProviderUnavailable
@@ -266,3 +270,23 @@ def test_without_vllm_installed_the_worker_says_what_to_install(monkeypatch: pyt
     assert isinstance(caught.value, ProviderUnavailable)
     with pytest.raises(gpu.GpuUnavailable, match="turnout\\[gpu\\]"):
         gpu.get_engine(spec())
+
+
+async def test_a_budget_splits_a_gpu_run_and_stops_it_with_reason_budget() -> None:
+    fake = FakeVllm()
+    model = spec(pricing={"gpu_hour": 3600.0, "gpus": 1, "capacity_rps": 1.0})  # $1 per GPU-second, 1 case/s
+    ticks = iter([0.0, 2.0])  # the first call takes 2 s of GPU time
+    budget = Budget(2.5)
+    answered: list[str] = []
+    # when four cases are replayed through the provider with a budget that covers two cases' estimates
+    with pytest.raises(BudgetExceeded, match="^budget"):
+        async with aclosing(replay(cases(4), provider=gpu.VllmProvider(model, api=api(fake)), max_concurrency=1,
+                                   budget=budget, cost=CostModel.for_spec(model),
+                                   clock=lambda: next(ticks))) as batches:
+            async for batch in batches:
+                answered += [c.case_id for c in batch]
+    # then the engine got one call of the two that fit, priced at the measured time, and no call beyond
+    (engine,) = fake.engines
+    assert [len(call.messages) for call in engine.calls] == [2]
+    assert answered == ["case-0", "case-1"]
+    assert budget.spent_usd == pytest.approx(2.0)

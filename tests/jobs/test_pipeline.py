@@ -240,6 +240,40 @@ def test_a_cycle_over_its_budget_stops_and_fails_with_reason_budget(applied: Pat
     assert len(stored) == production["n_cases"] + summary["runs"][1]["n_cases"]
 
 
+def test_a_vllm_run_whose_budget_does_not_cover_its_gpu_time_is_stopped_with_reason_budget(
+        applied: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.config import load_config
+    from jobs import gpu
+    from service.storage import catalog
+    from tests.peers.vllm_standin import FakeVllm
+
+    fake = FakeVllm()
+    monkeypatch.setattr(gpu, "vllm_api", lambda: gpu.VllmApi(llm=fake.llm, sampling_params=fake.sampling_params,
+                                                             lora_request=fake.lora_request))
+    gpu.clear_engines()
+    # given a vLLM candidate at $1 per GPU-second serving 1 case/s ($1 a case before it runs), and a
+    # watch budget of $0.50, which covers production's four answers and not one of the candidate's
+    text = applied.read_text()
+    start, end = text.index("  - name: cand"), text.index("watches:")
+    applied.write_text(text[:start] + "  - {name: cand, kind: vllm, model: org/open-model, hosting: self_hosted,"
+                       " pricing: {gpu_hour: 3600.0, gpus: 1, capacity_rps: 1.0}}\n" + text[end:].replace(
+                           '    schedule: "0 6 * * *"', '    schedule: "0 6 * * *"\n    budget_usd: 0.5'))
+    with session_scope() as session:
+        catalog.apply_config(session, config=load_config(applied))
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    # when the cycle runs
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "failed"
+    with session_scope() as session:
+        summary = cycle_summary(session, cycle_id=cycle_id).model_dump(mode="json")
+    # then the candidate's run was refused before its engine was even loaded, and says why
+    production, candidate = summary["runs"]
+    assert (candidate["state"], candidate["n_cases"]) == ("failed", 0)
+    assert candidate["reason"].startswith("budget") and summary["reason"].startswith("budget")
+    assert fake.engines == []
+    assert production["state"] == "finished" and summary["cost_usd"] <= 0.5
+    gpu.clear_engines()
+
+
 def test_the_analysis_step_stores_latency_percentiles(applied: Path) -> None:
     from evals.metrics import percentile
     from service.storage.tables import RunRow
