@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Path, Query, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from service.storage import access
 from service.storage.access import AccessRole
 from service.storage.db import session_scope
+from service.storage.listing import MAX_ID
 from service.storage.tables import ApiTokenRow
 
 
@@ -59,3 +60,9 @@ def require(role: AccessRole) -> Callable[[ApiTokenRow], ApiTokenRow]:
 ViewerToken = Annotated[ApiTokenRow, Depends(require("viewer"))]
 EditorToken = Annotated[ApiTokenRow, Depends(require("editor"))]
 AdminToken = Annotated[ApiTokenRow, Depends(require("admin"))]
+
+
+RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="a row id")]
+"""An id in a path, within the range of the id columns."""
+Cursor = Annotated[int | None, Query(ge=1, le=MAX_ID, description="`next_cursor` of the previous page")]
+"""An id cursor of a newest-first list."""

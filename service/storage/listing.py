@@ -22,6 +22,9 @@ from service.storage.tables import CycleRow, GoldenSetRow, GoldenSetVersionRow, 
 MAX_PAGE = 500
 """The largest page any list answers, whatever `limit` asks for."""
 
+MAX_ID = 2**31 - 1
+"""The largest row id (a 32-bit integer column on PostgreSQL): ids and cursors beyond it match nothing."""
+
 MODEL_FIELDS = ("kind", "base_url", "model", "api_key_env", "params", "max_concurrency", "rpm", "tpm", "timeout_s",
                 "max_retries", "stream", "hosting", "residency", "context_window", "pricing")
 """What a model's listing shows of its declaration: secrets appear only as environment variable names

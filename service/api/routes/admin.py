@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.api.deps import AdminToken, SessionDep
+from service.api.deps import AdminToken, Cursor, RowId, SessionDep
 from service.api.errors import problem_responses
 from service.storage import access
 from service.storage.access import AccessRole, AuditPublic, NewTokenPublic, TokenPublic, TokensPublic
@@ -40,7 +40,7 @@ def create_token(session: SessionDep, token: AdminToken, body: TokenCreate) -> N
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenPublic, tags=["tokens"], responses=problem_responses(404))
-def revoke_token(session: SessionDep, token: AdminToken, token_id: int) -> TokenPublic:
+def revoke_token(session: SessionDep, token: AdminToken, token_id: RowId) -> TokenPublic:
     """Revoke a token; it stops working at once."""
     revoked = access.revoke_token(session, token_id=token_id, actor=token.name, actor_token_id=token.id)
     session.commit()
@@ -50,7 +50,7 @@ def revoke_token(session: SessionDep, token: AdminToken, token_id: int) -> Token
 @router.get("/audit", response_model=AuditPublic, tags=["audit"])
 def audit(session: SessionDep, _: AdminToken,
           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-          cursor: Annotated[int | None, Query(ge=1, description="`next_cursor` of the previous page")] = None,
+          cursor: Cursor = None,
           ) -> AuditPublic:
     """Every write through the API and the token commands: who, what, when; newest first."""
     return access.audit_log(session, limit=limit, before=cursor)

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from service.api.deps import SessionDep, require
+from service.api.deps import Cursor, RowId, SessionDep, require
 from service.api.errors import problem_responses
 from service.storage import listing
 from service.storage.listing import (
+    MAX_ID,
     MAX_PAGE,
     CyclePagePublic,
     GoldenSetsPublic,
@@ -42,7 +43,7 @@ def get_watch(session: SessionDep, name: str) -> WatchPublic:
 
 @router.get("/cycles", response_model=CyclePagePublic, tags=["cycles"])
 def list_cycles(session: SessionDep, limit: Limit = 50,
-                cursor: Annotated[int | None, Query(ge=1, description="`next_cursor` of the previous page")] = None,
+                cursor: Cursor = None,
                 watch: Annotated[str | None, Query(description="only cycles of this watch")] = None,
                 state: Annotated[State | None, Query(description="only cycles in this state")] = None,
                 ) -> CyclePagePublic:
@@ -51,14 +52,14 @@ def list_cycles(session: SessionDep, limit: Limit = 50,
 
 
 @router.get("/cycles/{cycle_id}", response_model=CyclePublic, tags=["cycles"], responses=problem_responses(404))
-def get_cycle(session: SessionDep, cycle_id: int) -> CyclePublic:
+def get_cycle(session: SessionDep, cycle_id: RowId) -> CyclePublic:
     """A cycle with one summary per run: scores with intervals per segment, latency, tokens, cost."""
     return cycle_summary(session, cycle_id=cycle_id)
 
 
 @router.get("/runs/{run_id}", response_model=RunResultsPagePublic, tags=["runs"], responses=problem_responses(404))
-def get_run(session: SessionDep, run_id: int, limit: Limit = 100,
-            cursor: Annotated[int, Query(ge=0, description="`next_cursor` of the previous page")] = 0,
+def get_run(session: SessionDep, run_id: RowId, limit: Limit = 100,
+            cursor: Annotated[int, Query(ge=0, le=MAX_ID, description="`next_cursor` of the previous page")] = 0,
             ) -> RunResultsPagePublic:
     """A run with one page of its per-case completions and scores, in golden-set order."""
     return listing.run_results_page(session, run_id=run_id, limit=limit, cursor=cursor)
