@@ -9,13 +9,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from evals.errors import TurnoutError
+from service.api import errors, metrics
+from service.api.routes import admin, reads, writes
 from service.storage import migrate
 from service.storage.db import get_engine
 
+API_PREFIX = "/api/v1"
+
 
 def create_app() -> FastAPI:
-    """The Turnout API."""
-    app = FastAPI(title="Turnout", version="0.1.0")
+    """The Turnout API: `/api/v1` for people and tools, `/healthz`, `/readyz` and `/metrics` for operators."""
+    app = FastAPI(title="Turnout", version="0.1.0",
+                  description="Continuous evaluation of LLMs. Send an API token as `Authorization: Bearer …`.")
+    errors.install(app)
+    metrics.install(app)
+    for router in (reads.router, writes.router, admin.router):
+        app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

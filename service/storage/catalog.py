@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from evals.cases import GoldenSet, canonical_json, sha256_hex
 from evals.config import Config
 from evals.models import ModelSpec
+from service.storage.runs import NotFound
 from service.storage.tables import CaseRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, WatchRow, utcnow
 
 Kind = Literal["golden_set", "model", "watch"]
@@ -157,3 +158,20 @@ def list_golden_sets(session: Session) -> list[GoldenSetRow]:
     """Golden sets that are not deleted, by name."""
     return list(session.exec(
         select(GoldenSetRow).where(col(GoldenSetRow.deleted_at).is_(None)).order_by(GoldenSetRow.name)))
+
+
+def set_paused(session: Session, *, name: str, paused: bool) -> Change:
+    """Pause or resume watch *name*; the scheduler picks the change up at its next sync.
+
+    The stored declaration says so too, so `turnout apply` of a file that says otherwise reports
+    the watch `updated` (the file is the truth). Raises NotFound for an unknown watch.
+    """
+    row = session.exec(select(WatchRow).where(WatchRow.name == name, col(WatchRow.deleted_at).is_(None))).first()
+    if row is None:
+        raise NotFound(f"no watch named '{name}'; `turnout apply -f turnout.yaml` declares watches")
+    if row.paused == paused:
+        return Change("watch", name, "unchanged", "paused" if paused else "running")
+    spec = {**row.spec, "paused": paused}
+    row.spec, row.spec_hash, row.paused, row.updated_at = spec, sha256_hex(canonical_json(spec)), paused, utcnow()
+    session.add(row)
+    return Change("watch", name, "updated", "paused" if paused else "resumed")

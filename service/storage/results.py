@@ -132,15 +132,20 @@ def save_scores(session: Session, *, scores: list[tuple[int, ScorerSpec, Score]]
                   update=("scorer_version", "value", "explanation", "error", "details", "created_at"))
 
 
-def run_results(session: Session, *, run_id: int) -> RunResultsPublic:
-    """A run with, per case, the completion and its scores by scorer key, in golden-set order."""
+def run_results(session: Session, *, run_id: int, offset: int = 0, limit: int | None = None) -> RunResultsPublic:
+    """A run with, per case, the completion and its scores by scorer key, in golden-set order;
+    *offset* and *limit* select one page of the cases (default: all of them)."""
     run = get_run(session, run_id=run_id)
     rows = session.exec(select(CompletionRow, CaseRow).join(CaseRow, col(CaseRow.id) == CompletionRow.golden_case_id)
                         .where(CompletionRow.run_id == run_id)
-                        .order_by(col(CaseRow.position), col(CompletionRow.repetition))).all()
+                        .order_by(col(CaseRow.position), col(CompletionRow.repetition))
+                        .offset(offset).limit(limit)).all()
     scores: dict[int, dict[str, float | None]] = {}
-    for score in session.exec(select(ScoreRow).join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
-                              .where(CompletionRow.run_id == run_id)).all():
+    query = (select(ScoreRow).join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
+             .where(CompletionRow.run_id == run_id))
+    if limit is not None:  # one page: only its completions' scores
+        query = query.where(col(ScoreRow.completion_id).in_([completion.id for completion, _ in rows]))
+    for score in session.exec(query).all():
         scores.setdefault(score.completion_id, {})[score.scorer_key] = score.value
     cases = [CaseResultPublic(
         case_id=case.case_key, output=completion.output, error=completion.error, attempts=completion.attempts,

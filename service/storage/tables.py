@@ -295,3 +295,36 @@ class JudgeCacheRow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     value: dict[str, Any] = _json()
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiTokenRow(SQLModel, table=True):
+    """An API token: only its SHA-256 is stored; the token itself is shown once, when it is made."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    """`viewer`, `editor` or `admin`."""
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    prefix: str = Field(max_length=16)
+    """The token's first characters, so people can tell their tokens apart in `turnout token list`."""
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = Field(default=None)
+    revoked_at: datetime | None = Field(default=None)
+
+
+class AuditRow(SQLModel, table=True):
+    """One write through the API or the token commands: who, what, when."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int | None = Field(default=None, foreign_key="api_token.id", index=True)
+    """The token that made the write; None for the `turnout token` commands run against the database."""
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    """What was done, e.g. `config.apply`, `watch.pause`, `cycle.trigger`, `token.create`."""
+    target: str = Field(max_length=400)
+    detail: dict[str, Any] = _json()
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,200 @@
+"""Read models of the catalog and pages of cycles and results, as the API serves them.
+
+Like `service.storage.public`, each is a pydantic model a route names as its `response_model`; the
+CLI and the API call these same functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import Session, col, select
+
+from evals.recipe import StoredWatch
+from service.storage import catalog
+from service.storage.public import CycleStatusPublic, IsoDatetime, RunResultsPublic
+from service.storage.results import run_results
+from service.storage.runs import NotFound
+from service.storage.status import cycle_status
+from service.storage.tables import CycleRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, State, WatchRow
+
+MAX_PAGE = 500
+"""The largest page any list answers, whatever `limit` asks for."""
+
+MAX_ID = 2**31 - 1
+"""The largest row id (a 32-bit integer column on PostgreSQL): ids and cursors beyond it match nothing."""
+
+MODEL_FIELDS = ("kind", "base_url", "model", "api_key_env", "params", "max_concurrency", "rpm", "tpm", "timeout_s",
+                "max_retries", "stream", "hosting", "residency", "context_window", "pricing")
+"""What a model's listing shows of its declaration: secrets appear only as environment variable names
+(`api_key_env`); free-form `options` are left out, since nothing says what they hold."""
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class WatchPublic(_Public):
+    """A watch as declared, with its schedule and whether it is paused."""
+
+    name: str
+    golden_set: str
+    production: str
+    candidates: list[str]
+    scorers: list[dict[str, Any]]
+    schedule: str | None
+    timezone: str
+    paused: bool
+    team: str | None
+    updated_at: IsoDatetime
+
+
+class WatchesPublic(_Public):
+    """Watches that are not deleted, by name."""
+
+    watches: list[WatchPublic]
+
+
+class ModelPublic(_Public):
+    """A model's declaration; its API key only as the name of the environment variable holding it."""
+
+    name: str
+    spec: dict[str, Any]
+    updated_at: IsoDatetime
+
+
+class ModelsPublic(_Public):
+    """Models that are not deleted, by name."""
+
+    models: list[ModelPublic]
+
+
+class GoldenSetVersionPublic(_Public):
+    """One content of a golden set."""
+
+    content_hash: str
+    n_cases: int
+    privacy: str
+    created_at: IsoDatetime
+    used_at: IsoDatetime | None
+    """When a cycle first used it; from then on it is evidence and never changes."""
+    current: bool
+
+
+class GoldenSetPublic(_Public):
+    """A golden set with its versions, newest first."""
+
+    name: str
+    privacy: str
+    source: str | None
+    versions: list[GoldenSetVersionPublic]
+
+
+class GoldenSetsPublic(_Public):
+    """Golden sets that are not deleted, by name."""
+
+    golden_sets: list[GoldenSetPublic]
+
+
+class CyclePagePublic(_Public):
+    """Cycles, newest first; pass `next_cursor` as `cursor` for the older ones (None: no more)."""
+
+    cycles: list[CycleStatusPublic]
+    next_cursor: int | None
+
+
+class RunResultsPagePublic(RunResultsPublic):
+    """A run with one page of its per-case results; `next_cursor` fetches the next page (None: no more)."""
+
+    next_cursor: int | None
+
+
+def _watch_public(row: WatchRow) -> WatchPublic:
+    spec = StoredWatch.model_validate(row.spec)
+    return WatchPublic(name=row.name, golden_set=spec.golden_set, production=spec.production,
+                       candidates=list(spec.candidates), scorers=list(row.spec.get("scorers", [])),
+                       schedule=row.schedule, timezone=row.timezone, paused=row.paused, team=row.team,
+                       updated_at=row.updated_at)
+
+
+def watches(session: Session) -> WatchesPublic:
+    """Every watch that is not deleted."""
+    return WatchesPublic(watches=[_watch_public(row) for row in catalog.list_watches(session)])
+
+
+def watch(session: Session, *, name: str) -> WatchPublic:
+    """Watch *name*. Raises NotFound when there is none (or it was pruned)."""
+    return _watch_public(live_watch(session, name=name))
+
+
+def live_watch(session: Session, *, name: str) -> WatchRow:
+    """The row of watch *name*. Raises NotFound when there is none (or it was pruned)."""
+    row = session.exec(select(WatchRow).where(WatchRow.name == name, col(WatchRow.deleted_at).is_(None))).first()
+    if row is None:
+        raise NotFound(f"no watch named '{name}'; `turnout apply -f turnout.yaml` declares watches")
+    return row
+
+
+def models(session: Session) -> ModelsPublic:
+    """Every model that is not deleted, without secrets."""
+    return ModelsPublic(models=[_model_public(row) for row in catalog.list_models(session)])
+
+
+def _model_public(row: ModelRow) -> ModelPublic:
+    return ModelPublic(name=row.name, spec={key: row.spec[key] for key in MODEL_FIELDS if key in row.spec},
+                       updated_at=row.updated_at)
+
+
+def golden_sets(session: Session) -> GoldenSetsPublic:
+    """Every golden set that is not deleted, with its versions."""
+    sets = catalog.list_golden_sets(session)
+    versions: dict[int, list[GoldenSetVersionRow]] = {}
+    if sets:
+        for version in session.exec(select(GoldenSetVersionRow).where(
+                col(GoldenSetVersionRow.golden_set_id).in_([row.id for row in sets]))
+                .order_by(col(GoldenSetVersionRow.id).desc())).all():
+            versions.setdefault(version.golden_set_id, []).append(version)
+    return GoldenSetsPublic(golden_sets=[_golden_set_public(row, versions.get(row.id or 0, [])) for row in sets])
+
+
+def _golden_set_public(row: GoldenSetRow, versions: list[GoldenSetVersionRow]) -> GoldenSetPublic:
+    return GoldenSetPublic(name=row.name, privacy=row.privacy, source=row.source, versions=[
+        GoldenSetVersionPublic(content_hash=v.content_hash, n_cases=v.n_cases, privacy=v.privacy,
+                               created_at=v.created_at, used_at=v.used_at, current=v.id == row.current_version_id)
+        for v in versions])
+
+
+def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, watch: str | None = None,
+               state: State | None = None) -> CyclePagePublic:
+    """Cycles newest first, *limit* at a time, optionally of one watch and in one state.
+
+    Args:
+        session: The open session.
+        limit: Page size (at most `MAX_PAGE`).
+        cursor: The previous page's `next_cursor`: cycles older than it.
+        watch: Only cycles of this watch (deleted watches' cycles too).
+        state: Only cycles in this state.
+    """
+    limit = min(limit, MAX_PAGE)
+    query = select(CycleRow).order_by(col(CycleRow.id).desc()).limit(limit + 1)
+    if cursor is not None:
+        query = query.where(col(CycleRow.id) < cursor)
+    if watch is not None:
+        query = query.join(WatchRow, col(WatchRow.id) == CycleRow.watch_id).where(WatchRow.name == watch)
+    if state is not None:
+        query = query.where(CycleRow.state == state)
+    rows = list(session.exec(query).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return CyclePagePublic(cycles=[cycle_status(session, cycle=row) for row in rows],
+                           next_cursor=rows[-1].id if more and rows else None)
+
+
+def run_results_page(session: Session, *, run_id: int, limit: int = 100, cursor: int = 0) -> RunResultsPagePublic:
+    """Run *run_id* with *limit* of its per-case results from position *cursor* (a previous `next_cursor`)."""
+    limit = min(limit, MAX_PAGE)
+    page = run_results(session, run_id=run_id, offset=cursor, limit=limit + 1)
+    more = len(page.cases) > limit
+    return RunResultsPagePublic(**{**dict(page), "cases": page.cases[:limit]},
+                                next_cursor=cursor + limit if more else None)

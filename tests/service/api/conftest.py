@@ -1,0 +1,40 @@
+"""The real app on the test database, tokens of each role, and a cycle replayed against local peers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from service.storage import access
+from service.storage.db import session_scope
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    with TestClient(create_app()) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def tokens(database_url: str) -> dict[str, str]:
+    """A live token per role: role → `Authorization` header value."""
+    made = {}
+    with session_scope() as session:
+        for role in access.ROLES:
+            made[role] = "Bearer " + access.create_token(session, role=role, name=f"{role}-test").token
+    return made
+
+
+@pytest.fixture
+def ran(applied: Path) -> int:
+    """The id of a finished cycle of `qa-watch`, replayed inline against the local peers."""
+    from jobs import pipeline
+
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    return cycle_id
