@@ -40,10 +40,18 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
         # Redelivery after a lost worker comes from the reconciler within a minute; this is the backstop.
-        "broker_transport_options": {"visibility_timeout": 3600},
+        # A redelivered message keeps its task id; leases are per delivery, so it never replays beside
+        # the first (jobs/tasks.py). A short timeout (tests) is swept for at the same pace.
+        "broker_transport_options": _transport_options(settings.visibility_timeout_s),
         "worker_hijack_root_logger": False,
         "imports": ["jobs.tasks"],
     }
+
+
+def _transport_options(visibility_timeout_s: float) -> dict[str, Any]:
+    short = visibility_timeout_s < 600
+    return {"visibility_timeout": max(1, int(visibility_timeout_s)),
+            "unacked_restore_interval": 1 if short else 10, "unacked_restore_throttle": 1 if short else 10}
 
 
 def create_celery_app(settings: Settings | None = None) -> Celery:

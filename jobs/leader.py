@@ -25,6 +25,13 @@ end
 return 0
 """
 
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
 
 class Leadership(Protocol):
     """Tells a scheduler replica whether it may schedule."""
@@ -48,6 +55,7 @@ class RedisLeadership:
         # Host and pid in the token tell an operator (and the tests) which replica leads.
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
 
     def hold(self) -> bool:
         try:
@@ -61,8 +69,9 @@ class RedisLeadership:
 
     def release(self) -> None:
         try:
-            if self._client.get(self._key) == self.token.encode():
-                self._client.delete(self._key)
+            # Compare and delete in one step: the lock may have expired and gone to another replica
+            # between a get and a delete.
+            self._release(keys=[self._key], args=[self.token])
         except redis.RedisError:
             pass
 

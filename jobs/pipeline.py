@@ -7,6 +7,7 @@ finishes, so running a step twice (a retry, a re-delivered message) does no work
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -25,6 +26,7 @@ from evals.results import Completion, FailureKind, Request, Score
 from evals.scoring.apply import score_completion
 from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec
+from jobs.delivery import Delivery, heartbeat, leased_step
 from jobs.providers import ProviderUnavailable, provider_for
 from jobs.ratelimit import LimitsHub
 from jobs.scoring_context import scorer_context
@@ -32,6 +34,8 @@ from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
 from service.storage.tables import FINAL_STATES, RunRow
+
+log = logging.getLogger(__name__)
 
 REPLAY_BATCH_SIZE = 64
 """Completions written per transaction: large enough that a write costs little per case, small
@@ -67,54 +71,67 @@ def limits_hub(*, shared: bool) -> LimitsHub:
     return LimitsHub(settings.redis_url if shared and not settings.broker.startswith("memory://") else None)
 
 
-async def replay_run(run_id: int, *, owner: str | None = None, progress: Progress | None = None,
+async def replay_run(run_id: int, *, delivery: Delivery | None = None, progress: Progress | None = None,
                      make_provider: Callable[..., AnyProvider] = provider_for, hub: LimitsHub | None = None,
                      budget: Budget | None = None) -> None:
     """Replay the cases run *run_id* has not answered yet and store each batch as it finishes.
 
     Only the holder of the run's lease replays it; the lease is renewed by a heartbeat while the
     replay goes on, so a second delivery of the same task returns at once instead of sending
-    requests for cases that are being answered. Every kind of model goes the same way: *make_provider*
-    (`jobs.providers.provider_for`) picks an HTTP provider or a batch provider (a GPU worker's vLLM),
-    and `evals.replay.replay` drives either with the run's budget, circuit breaker and prices.
+    requests for cases that are being answered. Once a renewal is refused (the lease ended and
+    another delivery took it) this one stops sending at once. Every kind of model goes the same way:
+    *make_provider* (`jobs.providers.provider_for`) picks an HTTP provider or a batch provider (a GPU
+    worker's vLLM), and `evals.replay.replay` drives either with the run's budget, circuit breaker and prices.
     """
-    owner = owner or worker_identity()
+    delivery = delivery or Delivery(owner=worker_identity())
+    owner = delivery.owner
     with session_scope() as session:
-        if not leases.take_lease(session, run_id=run_id, owner=owner):
+        if not leases.take_lease(session, run_id=run_id, owner=owner, takes_over=delivery.takes_over):
             return
         plan = runs.plan_replay(session, run_id=run_id)
         if plan is None:
             leases.release_lease(session, run_id=run_id, owner=owner)
             return
         runs.set_run_state(session, run_id=run_id, state="running")
-    heartbeat = asyncio.create_task(_keep_lease(run_id, owner))
     own_hub = hub is None
     hub = hub or limits_hub(shared=True)
     if budget is None and plan.budget_left_usd is not None:
         # Runs on other workers spend concurrently: each gets its share of what is left.
         budget = Budget(max(plan.budget_left_usd, 0.0) / max(plan.open_runs, 1))
+    work = asyncio.ensure_future(_replay_plan(plan, progress=progress, make_provider=make_provider, hub=hub,
+                                              budget=budget, owner=owner))
+    lost = asyncio.Event()
+
+    def stop() -> None:
+        lost.set()
+        work.cancel()
+
+    beat = asyncio.create_task(heartbeat(lambda: _renew(run_id, delivery), on_lost=stop))
     try:
-        await _replay_plan(plan, progress=progress, make_provider=make_provider, hub=hub, budget=budget)
+        await work
+    except asyncio.CancelledError:
+        if not lost.is_set():
+            raise
+        log.warning("run %s: the lease passed to another delivery; stopped sending", run_id)
     finally:
-        heartbeat.cancel()
+        beat.cancel()
         if own_hub:
             await hub.aclose()
-        with session_scope() as session:
-            leases.release_lease(session, run_id=run_id, owner=owner)
-
-
-async def _keep_lease(run_id: int, owner: str) -> None:
-    while True:
-        await asyncio.sleep(leases.lease_seconds() / 3)
         try:
             with session_scope() as session:
-                leases.take_lease(session, run_id=run_id, owner=owner)
+                leases.release_lease(session, run_id=run_id, owner=owner)
         except StoreUnavailable:
-            continue  # a database blip: the next beat renews it, well before the lease ends
+            pass  # the lease ends by itself; a retry of this task takes it over at once
+
+
+def _renew(run_id: int, delivery: Delivery) -> bool:
+    with session_scope() as session:
+        return leases.take_lease(session, run_id=run_id, owner=delivery.owner)
 
 
 async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
-                       make_provider: Callable[..., AnyProvider], hub: LimitsHub, budget: Budget | None) -> None:
+                       make_provider: Callable[..., AnyProvider], hub: LimitsHub, budget: Budget | None,
+                       owner: str | None = None) -> None:
     run_id, label = plan.run_id, plan.model.name
     cost = CostModel.for_spec(plan.model)
     try:
@@ -141,6 +158,9 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
                     progress(label, done, plan.n_total)
                 if run.state in FINAL_STATES:
                     stopped = True  # cancelled while replaying: stop sending
+                    break
+                if owner is not None and run.lease_owner != owner:
+                    stopped = True  # the lease passed to another delivery: it sends the rest
                     break
     except (ProviderUnavailable, ReplayStopped) as exc:  # no vLLM here; circuit open; budget spent
         kind: FailureKind = exc.kind if isinstance(exc, ReplayStopped) else "provider_unavailable"
@@ -280,7 +300,16 @@ async def run_cycle(cycle_id: int, *, progress: Progress | None = None) -> str:
         await asyncio.gather(*(replay_run(run_id, progress=progress, hub=hub, budget=budget) for run_id in run_ids))
     finally:
         await hub.aclose()
-    if replay_finished(cycle_id):
-        await score_cycle(cycle_id, progress=progress)
+    # Inline there is nobody to retry a step: its first failure fails the cycle, with the reason.
+    delivery = Delivery(owner=worker_identity())
+    if replay_finished(cycle_id) and await leased_step(
+            cycle_id, "score", lambda: score_cycle(cycle_id, progress=progress), delivery=delivery, max_attempts=1):
         scoring_finished(cycle_id)
-    return analyze_and_close(cycle_id)
+    with session_scope() as session:
+        cycle = runs.get_cycle(session, cycle_id=cycle_id)
+    if cycle.state in FINAL_STATES or cycle.step != "analyze":
+        return analyze_and_close(cycle_id)  # a step failed (its state is returned), or runs were cut short
+    await leased_step(cycle_id, "analyze", lambda: asyncio.to_thread(analyze_and_close, cycle_id),
+                      delivery=delivery, max_attempts=1)
+    with session_scope() as session:
+        return runs.get_cycle(session, cycle_id=cycle_id).state

@@ -12,10 +12,10 @@ twice (leases, unique keys, atomic step changes), so retries and redeliveries ar
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from jobs import pipeline
 from jobs.celery_app import task
+from jobs.delivery import delivery_of, leased_step
 from service.storage.db import StoreUnavailable
 
 RETRY = {"autoretry_for": (StoreUnavailable,), "retry_backoff": 2, "retry_backoff_max": 60,
@@ -25,24 +25,25 @@ RETRY = {"autoretry_for": (StoreUnavailable,), "retry_backoff": 2, "retry_backof
 @task(name="jobs.replay_run", **RETRY)
 def replay_run(run_id: int, cycle_id: int) -> None:
     """Replay one run's missing cases; when it was the cycle's last run, send the scoring."""
-    # The lease owner is this task: a retry keeps the task id and resumes its own lease, while a
-    # second message for the run (re-enqueued, or delivered to a sibling process or thread of the
-    # same worker) finds the run leased and returns.
-    owner = f"task:{replay_run.request.id or uuid.uuid4()}"
-    asyncio.run(pipeline.replay_run(run_id, owner=owner))
+    # The lease owner is this delivery: a message Redis hands out again (same task id) while the
+    # first delivery still works finds the run leased and returns; a retry takes over its own lease.
+    asyncio.run(pipeline.replay_run(run_id, delivery=delivery_of(replay_run.request)))
     if pipeline.replay_finished(cycle_id):
         score_cycle.apply_async(args=(cycle_id,))
 
 
 @task(name="jobs.score_cycle", **RETRY)
 def score_cycle(cycle_id: int) -> None:
-    """Score every completion of the cycle that lacks a score; then send the analysis."""
-    asyncio.run(pipeline.score_cycle(cycle_id))
-    if pipeline.scoring_finished(cycle_id):
+    """Score every completion of the cycle that lacks a score; then send the analysis. Only the
+    holder of the step's lease scores, so a re-sent message never pays for judge calls twice."""
+    ran = asyncio.run(leased_step(cycle_id, "score", lambda: pipeline.score_cycle(cycle_id),
+                                  delivery=delivery_of(score_cycle.request)))
+    if ran and pipeline.scoring_finished(cycle_id):
         analyze_cycle.apply_async(args=(cycle_id,))
 
 
 @task(name="jobs.analyze_cycle", **RETRY)
 def analyze_cycle(cycle_id: int) -> None:
-    """Statistics for the cycle, then its final state."""
-    pipeline.analyze_and_close(cycle_id)
+    """Statistics for the cycle, then its final state (under the step's lease, as scoring)."""
+    asyncio.run(leased_step(cycle_id, "analyze", lambda: asyncio.to_thread(pipeline.analyze_and_close, cycle_id),
+                            delivery=delivery_of(analyze_cycle.request)))

@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     reconcile_after_s: float = 60.0
     """A run or cycle step silent for this long is handed to the queue again."""
     lease_s: float = 45.0
-    """A replay lease not renewed for this long is over (a worker died); renewed every third of it."""
+    """A replay or step lease not renewed for this long is over (a worker died); renewed every third of it."""
+    visibility_timeout_s: float = 3600.0
+    """Redis hands a message that no worker acknowledged within this long to another worker."""
+    step_max_attempts: int = 3
+    """A scoring or analysis step that fails this many times (not counting database outages) fails the cycle."""
     leader_ttl_s: float = 30.0
     """A scheduler leader that stops renewing its lock is replaced after this long."""
     scheduler_sync_s: float = 10.0

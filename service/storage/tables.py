@@ -148,6 +148,12 @@ class CycleRow(SQLModel, table=True):
     """Where the cycle is in the pipeline: `replay`, `score`, `analyze`, `done`."""
     step_enqueued_at: datetime | None = Field(default=None)
     """When the current step was last handed to the queue; the reconciler re-enqueues silent steps."""
+    step_lease_owner: str | None = Field(default=None, max_length=200)
+    """The delivery running the current step (scoring or analysis); only the holder runs it."""
+    step_lease_expires_at: datetime | None = Field(default=None)
+    """The step lease ends here unless the holder's heartbeat renews it."""
+    step_failures: int = 0
+    """Times the current step raised something other than a database outage; N of them fail the cycle."""
     cost_usd: float = 0.0
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = Field(default=None)
@@ -188,6 +194,8 @@ class RunRow(SQLModel, table=True):
     heartbeat_at: datetime | None = Field(default=None)
     enqueued_at: datetime | None = Field(default=None)
     """When a replay task for this run was last sent to the queue."""
+    enqueue_count: int = 0
+    """Replay tasks sent since a worker last took the run's lease; the reconciler waits longer after each."""
     lease_owner: str | None = Field(default=None, max_length=200)
     """The worker replaying this run; only the lease holder sends requests."""
     lease_expires_at: datetime | None = Field(default=None)

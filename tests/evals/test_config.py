@@ -94,6 +94,31 @@ def test_unknown_model_reference_is_named(tmp_path: Path) -> None:
     assert caught.value.field == "watches[0].candidates"
 
 
+@pytest.mark.parametrize("scorer", [
+    "{name: judge, options: {model: nobody}}",
+    "{name: pairwise_judge, options: {model: nobody}}",
+    "{name: all_of, options: {scorers: [exact_match, {name: judge, options: {model: nobody}}]}}",
+    "{name: weighted, options: {scorers: [{name: any_of, options: {scorers: "
+    "[{name: judge, options: {model: nobody}}]}}]}}",
+])
+def test_an_undeclared_judge_model_is_refused_at_apply_even_nested(tmp_path: Path, scorer: str) -> None:
+    # given a watch whose scorer (or a part of it) names a judge model that is not declared
+    path = write(tmp_path)
+    path.write_text(path.read_text().replace("{name: asserts, primary: true}", scorer))
+    # then loading it fails, naming the model, the field and the line
+    with pytest.raises(ConfigError, match=r"judge model 'nobody' is not declared in models") as caught:
+        load_config(path)
+    assert caught.value.field == "watches[0].scorers" and caught.value.line == 23
+
+
+def test_a_declared_judge_model_is_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    path.write_text(path.read_text().replace("{name: asserts, primary: true}",
+                                             "{name: all_of, options: {scorers: [{name: judge, options: "
+                                             "{model: mistral-local}}]}}"))
+    assert load_config(path).watches["support-watch"].scorers
+
+
 def test_bad_cron_and_unknown_scorer(tmp_path: Path) -> None:
     path = write(tmp_path)
     path.write_text(path.read_text().replace('"0 6 * * *"', '"0 25 * * *"'))
