@@ -16,6 +16,7 @@ from evals.goldensets.common import field_name
 from evals.models import ModelSpec
 from evals.policy import Policy, check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
+from evals.scoring.judge import judge_models
 from evals.scoring.registry import ScorerSpec, primary_spec
 from evals.yamllines import line_of, parse_yaml, to_plain
 
@@ -206,12 +207,13 @@ def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> 
             if name not in config.models:
                 raise fail(f"model '{name}' is not declared in models", key)
     try:
-        watch.scorer_specs()
+        specs = watch.scorer_specs()
     except ConfigError as exc:
         raise fail(exc.reason, "scorers") from None
     _, golden_set = config.golden_sets[watch.golden_set]
     models = [config.models[name] for name in (watch.production, *watch.candidates)]
-    violation = check_privacy(watch_name=watch.name, privacy=golden_set.privacy, models=models,
+    judges = [config.models[name] for name in judge_models(specs) if name in config.models]
+    violation = check_privacy(watch_name=watch.name, privacy=golden_set.privacy, models=models, judges=judges,
                               allowed_residencies=watch.policy.allowed_residencies,
                               golden_set=golden_set.name)
     if violation is not None:

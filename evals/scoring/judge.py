@@ -12,7 +12,9 @@ cached, so a garbled reply is asked again next time.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +26,49 @@ from evals.scoring.context import ScorerContext, judge_cache_key, require_contex
 from evals.scoring.jsontext import NotJson, find_json_objects, parse_json_answer
 from evals.scoring.judge_prompts import PAIRWISE_PROMPTS, RUBRIC_PROMPTS, PromptTemplate, render_case
 from evals.scoring.options import text_option
-from evals.scoring.registry import Scorer, scorer
+from evals.scoring.registry import Scorer, ScorerSpec, scorer
 from evals.scoring.text import clip
 
 NEEDS_PRODUCTION = "pairwise judging needs the production answer"
 _SCORE_FIELD = re.compile(r"""["']?score["']?\s*[:=]\s*["']?(-?\d+(?:\.\d+)?)""", re.IGNORECASE)
 _WINNER_FIELD = re.compile(r"""["']?winner["']?\s*[:=]\s*["']?(A|B|tie)\b""", re.IGNORECASE)
 _WINNERS = {"a": "A", "answer a": "A", "b": "B", "answer b": "B", "tie": "tie", "draw": "tie", "equal": "tie"}
+JUDGE_SCORERS = frozenset({"judge", "pairwise_judge"})
+"""Scorers whose `model` option names a judge model that is sent the case and the answers."""
+
+
+def judge_models(specs: Iterable[ScorerSpec]) -> list[str]:
+    """The judge models *specs* call, parts of composite scorers (`scorers:` options) included.
+
+    Read leniently, as stored specs are: a part that is not a well-formed spec names no judge.
+
+    Args:
+        specs: Scorer specs, e.g. a watch's.
+
+    Returns:
+        Model names in the order first met, each once.
+    """
+    found: dict[str, None] = {}
+
+    def walk(name: object, options: object) -> None:
+        if not isinstance(options, dict):
+            return
+        if name in JUDGE_SCORERS and isinstance(options.get("model"), str):
+            found.setdefault(options["model"])
+        parts = options.get("scorers")
+        for part in parts if isinstance(parts, list) else ():
+            if isinstance(part, dict):
+                walk(part.get("name"), part.get("options") or {})
+            elif isinstance(part, str):
+                part_name, _, raw = part.partition(":")
+                try:
+                    walk(part_name.strip(), json.loads(raw) if raw else {})
+                except json.JSONDecodeError:
+                    continue
+
+    for spec in specs:
+        walk(spec.name, spec.options)
+    return list(found)
 
 
 @dataclass(frozen=True)
