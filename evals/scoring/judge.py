@@ -20,7 +20,7 @@ from typing import Any
 
 from evals.cases import Case
 from evals.providers.base import Provider
-from evals.results import Completion, Request, Score
+from evals.results import RETRYABLE, Completion, ErrorKind, Request, Score
 from evals.scoring.apply import no_answer
 from evals.scoring.context import ScorerContext, judge_cache_key, require_context
 from evals.scoring.jsontext import NotJson, find_json_objects, parse_json_answer
@@ -79,6 +79,13 @@ class JudgeReply:
     error: str | None
     cached: bool
     key: str
+    error_kind: ErrorKind | None = None
+    """How the call failed, when it did."""
+
+    @property
+    def retryable(self) -> bool:
+        """True when the call failed in a way that may pass (rate limit, server, timeout, connection)."""
+        return self.error_kind in RETRYABLE
 
 
 class JudgeClient:
@@ -99,7 +106,8 @@ class JudgeClient:
                 return JudgeReply(text=hit["text"], error=None, cached=True, key=key)
         reply = await self._provider.complete(Request(case_id=case_id, repetition=repetition, messages=messages))
         if not reply.ok or reply.output is None:
-            return JudgeReply(text=None, error=reply.error or "the judge returned no output", cached=False, key=key)
+            return JudgeReply(text=None, error=reply.error or "the judge returned no output", cached=False, key=key,
+                              error_kind=reply.error_kind)
         return JudgeReply(text=reply.output, error=None, cached=False, key=key)
 
     async def keep(self, reply: JudgeReply) -> None:
@@ -188,7 +196,8 @@ def judge(
         reply = await client.ask(messages, case.id, completion.repetition)
         details = client.details() | {"cached": reply.cached}
         if reply.text is None:
-            return Score(value=None, error=f"judge call failed: {reply.error}", details=details)
+            return Score(value=None, error=f"judge call failed: {reply.error}", details=details,
+                         retryable=reply.retryable)
         parsed = parse_rubric_reply(reply.text)
         if parsed is None:
             details["raw"] = clip(reply.text, 2000)
@@ -225,7 +234,7 @@ def pairwise_judge(
         reply = await client.ask(messages, case.id, repetition)
         outcome: dict[str, Any] = {"order": order, "cached": reply.cached}
         if reply.text is None:
-            return outcome | {"error": f"judge call failed: {reply.error}"}
+            return outcome | {"error": f"judge call failed: {reply.error}", "retryable": reply.retryable}
         parsed = parse_pairwise_reply(reply.text)
         if parsed is None:
             return outcome | {"error": "judge reply names no winner (A, B or tie)", "raw": clip(reply.text, 2000)}
@@ -252,7 +261,8 @@ def pairwise_judge(
         details["verdicts"] = list(verdicts)
         errors = [f"{v['order']}: {v['error']}" for v in verdicts if "error" in v]
         if errors:
-            return Score(value=None, error="; ".join(errors), details=details)
+            retryable = any(v.get("retryable") for v in verdicts)
+            return Score(value=None, error="; ".join(errors), details=details, retryable=retryable)
         outcomes = [float(v["candidate"]) for v in verdicts]
         details["consistent"] = outcomes[0] == outcomes[1]
         value = sum(outcomes) / len(outcomes)
