@@ -16,7 +16,8 @@ from evals.goldensets.common import field_name
 from evals.models import ModelSpec
 from evals.policy import Policy, check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
-from evals.scoring.registry import ScorerSpec, primary_spec, registered_scorers
+from evals.scoring.judge import judge_models
+from evals.scoring.registry import ScorerSpec, primary_spec
 from evals.yamllines import line_of, parse_yaml, to_plain
 
 
@@ -210,27 +211,16 @@ def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> 
     except ConfigError as exc:
         raise fail(exc.reason, "scorers") from None
     for spec in specs:
-        for name in judge_models(spec):
+        for name in judge_models([spec]):
             if name not in config.models:
                 # Caught here, not on the worker: a scoring step that cannot build its judge never ends.
                 raise fail(f"scorer '{spec.name}': judge model '{name}' is not declared in models", "scorers")
     _, golden_set = config.golden_sets[watch.golden_set]
     models = [config.models[name] for name in (watch.production, *watch.candidates)]
-    violation = check_privacy(watch_name=watch.name, privacy=golden_set.privacy, models=models,
+    judges = [config.models[name] for name in judge_models(specs) if name in config.models]
+    violation = check_privacy(watch_name=watch.name, privacy=golden_set.privacy, models=models, judges=judges,
                               allowed_residencies=watch.policy.allowed_residencies,
                               golden_set=golden_set.name)
     if violation is not None:
         raise violation.__class__(violation.reason, file=config.path,
                                   line=line_of(located, ("watches", index)), field=f"watches[{index}]")
-
-
-def judge_models(spec: ScorerSpec) -> list[str]:
-    """The models a scorer spec calls as judges (its `model` option), its nested parts' included
-    (`all_of`, `any_of`, `weighted`)."""
-    registered = registered_scorers().get(spec.name)
-    model = spec.options.get("model")
-    found = [model] if registered is not None and registered.takes_context and isinstance(model, str) else []
-    parts = spec.options.get("scorers")
-    for part in parts if isinstance(parts, list) else []:
-        found += judge_models(ScorerSpec.from_data(part))
-    return found

@@ -23,6 +23,8 @@ class ScoreTable:
     """Case hash → values of its repetitions (unscorable ones left out)."""
     unscorable: frozenset[str] = frozenset()
     """Case hashes the scorer could not judge: left out of pairs on both sides."""
+    reasons: Mapping[str, str] = field(default_factory=dict)
+    """Case hash → why the scorer could not judge it (the score's error), for cases in `unscorable`."""
     tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Case hash → the case's tags (its segments)."""
     clusters: Mapping[str, str | None] = field(default_factory=dict)
@@ -49,6 +51,8 @@ class Pairs:
     """Cases the scorer could not judge in A (each left out on both sides)."""
     unscorable_b: int
     """Cases the scorer could not judge in B, likewise."""
+    unscorable_reasons: Mapping[str, int]
+    """Why cases were left out: reason → cases, each case counted once (A's reason first, else B's)."""
     failed_a: tuple[str, ...]
     """Paired keys A has no value for, counted as A's failure."""
     failed_b: tuple[str, ...]
@@ -83,6 +87,20 @@ def pair_runs(a: ScoreTable, b: ScoreTable) -> Pairs:
         left_out=left_out,
         unscorable_a=len(a.unscorable),
         unscorable_b=len(b.unscorable),
+        unscorable_reasons=_count_reasons(left_out, a, b),
         failed_a=failed_a,
         failed_b=failed_b,
     )
+
+
+UNKNOWN_REASON = "no reason stored"
+"""The reason given for an unscorable case whose score says nothing about why."""
+
+
+def _count_reasons(left_out: Mapping[str, LeftOut], a: ScoreTable, b: ScoreTable) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key in left_out:
+        reason = a.reasons.get(key) if key in a.unscorable else None
+        reason = reason or (b.reasons.get(key) if key in b.unscorable else None) or UNKNOWN_REASON
+        counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

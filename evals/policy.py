@@ -1,6 +1,7 @@
 """A watch's policy and the privacy rules that hold before any data leaves.
 
-Both privacy checks rest on one predicate, `may_receive`: `check_privacy` refuses a watch at `apply`,
+Both privacy checks rest on one predicate, `may_receive`: `check_privacy` refuses a watch at `apply`
+(and a re-score at `turnout rescore`) when any model that would see the data, judges included, may not,
 and `serving_problem` (the advisor's eligibility) adds that, with `allowed_residencies` set, every
 model must declare an allowed residency, whatever the golden set's class.
 """
@@ -74,21 +75,37 @@ def check_privacy(
     privacy: str,
     models: Sequence[ModelSpec],
     allowed_residencies: Sequence[str],
+    judges: Sequence[ModelSpec] = (),
 ) -> PolicyViolation | None:
     """The violation, if the watch would send a confidential golden set to an API model.
 
     A confidential set may go to self-hosted models, and to API models whose residency the
-    watch's policy lists in `allowed_residencies`.
+    watch's policy lists in `allowed_residencies`. Judge models count like the others: a judge
+    receives each case's input and reference and the answers it judges.
+
+    Args:
+        watch_name: The watch, for the message.
+        golden_set: The golden set's name, for the message.
+        privacy: The golden set's privacy class.
+        models: The production and candidate models.
+        allowed_residencies: The watch's `policy.allowed_residencies`.
+        judges: The models the watch's scorers call as judges (nested parts included).
+
+    Returns:
+        The first violation found, naming the model and what to change; None when every model may
+        receive the set.
     """
     if privacy != "confidential":
         return None
-    for model in models:
+    named = [(model, "model") for model in models] + [(judge, "judge model") for judge in judges]
+    for model, role in named:
         if may_receive(model, privacy=privacy, allowed_residencies=allowed_residencies):
             continue
         residency = model.residency or "unset"
+        sees = " (a judge receives each case's input, reference and answers)" if role == "judge model" else ""
         return PolicyViolation(
-            f"watch '{watch_name}' would send the confidential golden set '{golden_set}' to model "
-            f"'{model.name}', which is hosted by an API provider (hosting: api, residency: {residency}). "
+            f"watch '{watch_name}' would send the confidential golden set '{golden_set}' to {role} "
+            f"'{model.name}'{sees}, which is hosted by an API provider (hosting: api, residency: {residency}). "
             f"Use a self-hosted model (hosting: self_hosted), or, if that provider may receive this data, "
             f"set the model's residency and list it in the watch's policy.allowed_residencies"
             f"{f' (e.g. [{model.residency}])' if model.residency else ''}, or lower the golden set's privacy class."

@@ -90,6 +90,9 @@ class Score:
     """Why there is no value."""
     details: dict[str, Any] = field(default_factory=dict)
     """Scorer-specific extras (e.g. each assertion's outcome)."""
+    retryable: bool = False
+    """True when asking again may give another score: a judge call failed in a way that passes
+    (rate limit, server error, timeout, connection). Scoring plans such a score again."""
 
     @classmethod
     def unscorable(cls, reason: str) -> Score:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import cast
 
 from evals.cost import Budget, CostModel
+from evals.errors import PolicyViolation
 from evals.limits.breaker import CircuitBreaker, ReplayStopped
 from evals.models import ModelSpec
 from evals.prompts import build_messages
@@ -29,7 +30,7 @@ from evals.scoring.registry import ScorerSpec
 from jobs.delivery import Delivery, heartbeat, leased_step
 from jobs.providers import ProviderUnavailable, provider_for
 from jobs.ratelimit import LimitsHub
-from jobs.scoring_context import scorer_context
+from jobs.scoring_context import JudgeProviders, check_judge_privacy, judge_budget, scorer_context
 from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
@@ -43,6 +44,10 @@ enough that a crash loses at most a few seconds of answers."""
 
 SCORE_BATCH_SIZE = 256
 """Scores written per transaction."""
+
+JUDGE_RETRY_PASSES = 2
+"""Passes over scores whose judge call failed in passing (429, 5xx, timeout), after the first, in one
+scoring step: each judge call already retried inside the provider, so a pass rides out a longer outage."""
 
 Progress = Callable[[str, int, int], None]
 """`progress(label, done, total)`: called as work finishes (e.g. to draw a progress bar)."""
@@ -197,20 +202,56 @@ def all_failed_reason(model: ModelSpec, kinds: dict[str, int], *, n_total: int, 
 
 
 async def score_cycle(cycle_id: int, *, specs: list[ScorerSpec] | None = None, run_ids: list[int] | None = None,
-                      force: bool = False, progress: Progress | None = None) -> int:
+                      force: bool = False, progress: Progress | None = None, hub: LimitsHub | None = None) -> int:
     """Score every completion of the cycle that lacks a score for one of *specs* (default: the
     watch's scorers). Candidates' completions are scored with production's answer beside them.
-    With *force*, scores that exist are computed again and overwritten. Returns how many were written."""
+    With *force*, scores that exist are computed again and overwritten. Returns how many were written.
+
+    Judge calls pass through *hub*'s limits (default: shared ones, as replay's), their cost is stored
+    with each batch and counted against the watch's `budget_usd`; a judge call the budget refuses
+    fails the cycle with kind `budget`. Scores whose judge call failed in passing are asked again, up
+    to `JUDGE_RETRY_PASSES` more times here (any later scoring of the cycle plans them again too).
+
+    Raises:
+        PolicyViolation: *specs* name a judge that may not receive the cycle's golden set (nothing is
+            sent); with the watch's own scorers the cycle fails with that reason instead.
+    """
     with session_scope() as session:
-        plan = results.plan_scoring(session, cycle_id=cycle_id, specs=specs, run_ids=run_ids, force=force)
-    context, judges = scorer_context()
+        chosen = specs if specs is not None else runs.recipe(runs.get_cycle(session, cycle_id=cycle_id)).scorers
     try:
-        return await _score_plan(plan, context, progress)
+        check_judge_privacy(cycle_id=cycle_id, specs=chosen)
+    except PolicyViolation as exc:
+        if specs is not None:
+            raise
+        with session_scope() as session:
+            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=exc.reason, kind="step_failed")
+        return 0
+    own_hub = hub is None
+    hub = hub or limits_hub(shared=True)
+    context, judges = scorer_context(hub=hub, budget=judge_budget(cycle_id=cycle_id))
+    written = 0
+    try:
+        for attempt in range(1 + JUDGE_RETRY_PASSES):
+            with session_scope() as session:
+                plan = results.plan_scoring(session, cycle_id=cycle_id, specs=specs, run_ids=run_ids,
+                                            force=force and attempt == 0)
+            if not plan:
+                break
+            written += await _score_plan(cycle_id, plan, context, judges, progress)
+            if judges.refused is not None:
+                break
     finally:
         await judges.aclose()
+        if own_hub:
+            await hub.aclose()
+    if judges.refused is not None:
+        with session_scope() as session:
+            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=judges.refused, kind="budget")
+    return written
 
 
-async def _score_plan(plan: list[results.ScoringItem], context: ScorerContext, progress: Progress | None) -> int:
+async def _score_plan(cycle_id: int, plan: list[results.ScoringItem], context: ScorerContext,
+                      judges: JudgeProviders, progress: Progress | None) -> int:
     built = {spec.key: spec.build(context) for item in plan for spec in item.missing}
     jobs = [(item, spec) for item in plan for spec in item.missing]
     limit = asyncio.Semaphore(get_settings().score_concurrency)
@@ -225,6 +266,7 @@ async def _score_plan(plan: list[results.ScoringItem], context: ScorerContext, p
         batch = await asyncio.gather(*(one(item, spec) for item, spec in jobs[start:start + SCORE_BATCH_SIZE]))
         with session_scope() as session:
             written += results.save_scores(session, scores=list(batch))
+            results.add_judge_cost(session, cycle_id=cycle_id, cost_usd=judges.take_spent())
         if progress:
             progress("scoring", min(start + SCORE_BATCH_SIZE, len(jobs)), len(jobs))
     return written
@@ -290,21 +332,24 @@ async def run_cycle(cycle_id: int, *, progress: Progress | None = None) -> str:
     with session_scope() as session:
         runs.set_cycle_state(session, cycle_id=cycle_id, state="running")
         cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
-        budget_usd = runs.recipe(runs.get_cycle(session, cycle_id=cycle_id)).watch.budget_usd
+        cycle = runs.get_cycle(session, cycle_id=cycle_id)
+        budget_usd = runs.recipe(cycle).watch.budget_usd
+        spent_usd = runs.spent_usd(cycle, cycle_runs)
     run_ids = [run.id for run in cycle_runs if run.id is not None]
-    # Inline, the runs of a cycle share one budget and one set of limits.
-    budget = None if budget_usd is None else Budget(budget_usd,
-                                                    spent_usd=sum(run.cost_usd for run in cycle_runs))
+    # Inline, the runs of a cycle share one budget, and they and the judges one set of limits.
+    budget = None if budget_usd is None else Budget(budget_usd, spent_usd=spent_usd)
     hub = limits_hub(shared=False)
-    try:
-        await asyncio.gather(*(replay_run(run_id, progress=progress, hub=hub, budget=budget) for run_id in run_ids))
-    finally:
-        await hub.aclose()
     # Inline there is nobody to retry a step: its first failure fails the cycle, with the reason.
     delivery = Delivery(owner=worker_identity())
-    if replay_finished(cycle_id) and await leased_step(
-            cycle_id, "score", lambda: score_cycle(cycle_id, progress=progress), delivery=delivery, max_attempts=1):
-        scoring_finished(cycle_id)
+    try:
+        await asyncio.gather(*(replay_run(run_id, progress=progress, hub=hub, budget=budget) for run_id in run_ids))
+        # Judges share the replay's limits, so the hub stays open through scoring.
+        if replay_finished(cycle_id) and await leased_step(
+                cycle_id, "score", lambda: score_cycle(cycle_id, progress=progress, hub=hub), delivery=delivery,
+                max_attempts=1):
+            scoring_finished(cycle_id)
+    finally:
+        await hub.aclose()
     with session_scope() as session:
         cycle = runs.get_cycle(session, cycle_id=cycle_id)
     if cycle.state in FINAL_STATES or cycle.step != "analyze":

@@ -3,7 +3,8 @@
 Options: `scorers: [spec, ...]` (each a name or `{name, options}`, read with
 `ScorerSpec.from_data`), `threshold` (a part passes when its value reaches it; all_of, any_of),
 `weights` (weighted). Parts that could not score are left out; when every part is unscorable,
-so is the composite. Every part's outcome is kept in the details under `parts`.
+so is the composite. A composite with a part worth asking again (`Score.retryable`) is itself.
+Every part's outcome is kept in the details under `parts`.
 """
 
 from __future__ import annotations
@@ -72,13 +73,15 @@ def _composite(specs: Sequence[ScorerSpec], parts: Sequence[Scorer], combine: Co
             ]
         }
         scorable = [(index, part.value) for index, part in enumerate(scores) if part.value is not None]
+        # A part whose judge call failed in passing makes the whole worth asking again.
+        retryable = any(part.retryable for part in scores)
         if not scorable:
             reasons = "; ".join(f"{spec.key}: {part.error}" for spec, part in zip(specs, scores, strict=True))
-            return Score(value=None, error=f"no part could score ({reasons})", details=details)
+            return Score(value=None, error=f"no part could score ({reasons})", details=details, retryable=retryable)
         value, explanation = combine(scorable)
         if value is None:
-            return Score(value=None, error=explanation, details=details)
-        return Score(value=value, explanation=explanation, details=details)
+            return Score(value=None, error=explanation, details=details, retryable=retryable)
+        return Score(value=value, explanation=explanation, details=details, retryable=retryable)
 
     return score
 

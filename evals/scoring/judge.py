@@ -12,25 +12,63 @@ cached, so a garbled reply is asked again next time.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from evals.cases import Case
 from evals.providers.base import Provider
-from evals.results import Completion, Request, Score
+from evals.results import RETRYABLE, Completion, ErrorKind, Request, Score
 from evals.scoring.apply import no_answer
 from evals.scoring.context import ScorerContext, judge_cache_key, require_context
 from evals.scoring.jsontext import NotJson, find_json_objects, parse_json_answer
 from evals.scoring.judge_prompts import PAIRWISE_PROMPTS, RUBRIC_PROMPTS, PromptTemplate, render_case
 from evals.scoring.options import text_option
-from evals.scoring.registry import Scorer, scorer
+from evals.scoring.registry import Scorer, ScorerSpec, scorer
 from evals.scoring.text import clip
 
 NEEDS_PRODUCTION = "pairwise judging needs the production answer"
 _SCORE_FIELD = re.compile(r"""["']?score["']?\s*[:=]\s*["']?(-?\d+(?:\.\d+)?)""", re.IGNORECASE)
 _WINNER_FIELD = re.compile(r"""["']?winner["']?\s*[:=]\s*["']?(A|B|tie)\b""", re.IGNORECASE)
 _WINNERS = {"a": "A", "answer a": "A", "b": "B", "answer b": "B", "tie": "tie", "draw": "tie", "equal": "tie"}
+JUDGE_SCORERS = frozenset({"judge", "pairwise_judge"})
+"""Scorers whose `model` option names a judge model that is sent the case and the answers."""
+
+
+def judge_models(specs: Iterable[ScorerSpec]) -> list[str]:
+    """The judge models *specs* call, parts of composite scorers (`scorers:` options) included.
+
+    Read leniently, as stored specs are: a part that is not a well-formed spec names no judge.
+
+    Args:
+        specs: Scorer specs, e.g. a watch's.
+
+    Returns:
+        Model names in the order first met, each once.
+    """
+    found: dict[str, None] = {}
+
+    def walk(name: object, options: object) -> None:
+        if not isinstance(options, dict):
+            return
+        if name in JUDGE_SCORERS and isinstance(options.get("model"), str):
+            found.setdefault(options["model"])
+        parts = options.get("scorers")
+        for part in parts if isinstance(parts, list) else ():
+            if isinstance(part, dict):
+                walk(part.get("name"), part.get("options") or {})
+            elif isinstance(part, str):
+                part_name, _, raw = part.partition(":")
+                try:
+                    walk(part_name.strip(), json.loads(raw) if raw else {})
+                except json.JSONDecodeError:
+                    continue
+
+    for spec in specs:
+        walk(spec.name, spec.options)
+    return list(found)
 
 
 @dataclass(frozen=True)
@@ -41,6 +79,13 @@ class JudgeReply:
     error: str | None
     cached: bool
     key: str
+    error_kind: ErrorKind | None = None
+    """How the call failed, when it did."""
+
+    @property
+    def retryable(self) -> bool:
+        """True when the call failed in a way that may pass (rate limit, server, timeout, connection)."""
+        return self.error_kind in RETRYABLE
 
 
 class JudgeClient:
@@ -61,7 +106,8 @@ class JudgeClient:
                 return JudgeReply(text=hit["text"], error=None, cached=True, key=key)
         reply = await self._provider.complete(Request(case_id=case_id, repetition=repetition, messages=messages))
         if not reply.ok or reply.output is None:
-            return JudgeReply(text=None, error=reply.error or "the judge returned no output", cached=False, key=key)
+            return JudgeReply(text=None, error=reply.error or "the judge returned no output", cached=False, key=key,
+                              error_kind=reply.error_kind)
         return JudgeReply(text=reply.output, error=None, cached=False, key=key)
 
     async def keep(self, reply: JudgeReply) -> None:
@@ -150,7 +196,8 @@ def judge(
         reply = await client.ask(messages, case.id, completion.repetition)
         details = client.details() | {"cached": reply.cached}
         if reply.text is None:
-            return Score(value=None, error=f"judge call failed: {reply.error}", details=details)
+            return Score(value=None, error=f"judge call failed: {reply.error}", details=details,
+                         retryable=reply.retryable)
         parsed = parse_rubric_reply(reply.text)
         if parsed is None:
             details["raw"] = clip(reply.text, 2000)
@@ -187,7 +234,7 @@ def pairwise_judge(
         reply = await client.ask(messages, case.id, repetition)
         outcome: dict[str, Any] = {"order": order, "cached": reply.cached}
         if reply.text is None:
-            return outcome | {"error": f"judge call failed: {reply.error}"}
+            return outcome | {"error": f"judge call failed: {reply.error}", "retryable": reply.retryable}
         parsed = parse_pairwise_reply(reply.text)
         if parsed is None:
             return outcome | {"error": "judge reply names no winner (A, B or tie)", "raw": clip(reply.text, 2000)}
@@ -214,7 +261,8 @@ def pairwise_judge(
         details["verdicts"] = list(verdicts)
         errors = [f"{v['order']}: {v['error']}" for v in verdicts if "error" in v]
         if errors:
-            return Score(value=None, error="; ".join(errors), details=details)
+            retryable = any(v.get("retryable") for v in verdicts)
+            return Score(value=None, error="; ".join(errors), details=details, retryable=retryable)
         outcomes = [float(v["candidate"]) for v in verdicts]
         details["consistent"] = outcomes[0] == outcomes[1]
         value = sum(outcomes) / len(outcomes)

@@ -62,6 +62,12 @@ class PairedComparison:
     """On segments only: `p_value` after Holm's correction across all segments."""
     segments: dict[str, PairedComparison] = field(default_factory=dict)
     """Tag -> the comparison restricted to cases carrying that tag."""
+    unscorable_a: int = 0
+    """Cases the scorer could not judge in A; each is left out of the pairs on both sides."""
+    unscorable_b: int = 0
+    """Cases the scorer could not judge in B, likewise."""
+    unscorable_reasons: dict[str, int] = field(default_factory=dict)
+    """Why cases were left out: reason (the score's error) -> cases (`evals.pairing.Pairs`)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; segments add `p_value_holm` and carry no segments of their own."""
@@ -152,7 +158,8 @@ def compare_pairs(
     xb = np.array([case_mean(key, pairs.b[key]) for key in keys], dtype=np.float64)
     codes = cluster_codes(keys, pairs.clusters)
     options = {"margin": margin, "confidence": confidence, "alpha": alpha, "power": power}
-    overall = _compare_arrays(xa, xb, codes, **options)
+    overall = replace(_compare_arrays(xa, xb, codes, **options), unscorable_a=pairs.unscorable_a,
+                      unscorable_b=pairs.unscorable_b, unscorable_reasons=dict(pairs.unscorable_reasons))
     tags = pairs.tags
     if not tags:
         return overall

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from evals.cases import sha256_hex
@@ -22,24 +23,30 @@ if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored m
 
 def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable:
     """The run's values on *scorer_key*, with each case's tags and cluster."""
-    rows = session.exec(
-        select(CaseRow.content_hash, CaseRow.tags, CaseRow.data, ScoreRow.value)
+    # sqlmodel's select is typed for at most four columns: SQLAlchemy's own for five.
+    rows = session.execute(
+        sa.select(col(CaseRow.content_hash), col(CaseRow.tags), col(CaseRow.data), col(ScoreRow.value),
+                  col(ScoreRow.error))
         .join(CompletionRow, col(CompletionRow.golden_case_id) == CaseRow.id)
         .join(ScoreRow, col(ScoreRow.completion_id) == CompletionRow.id)
         .where(CompletionRow.run_id == run_id, ScoreRow.scorer_hash == sha256_hex(scorer_key))
     ).all()
     values: dict[str, list[float]] = defaultdict(list)
     unscorable: set[str] = set()
+    reasons: dict[str, str] = {}
     tags: dict[str, list[str]] = {}
     clusters: dict[str, str | None] = {}
-    for content_hash, case_tags, data, value in rows:
+    for content_hash, case_tags, data, value, error in rows:
         tags[content_hash] = list(case_tags)
         clusters[content_hash] = data.get("cluster")
         if value is None:
             unscorable.add(content_hash)
+            if error:
+                reasons.setdefault(content_hash, error)
         else:
             values[content_hash].append(float(value))
-    return ScoreTable(values=dict(values), unscorable=frozenset(unscorable), tags=tags, clusters=clusters)
+    return ScoreTable(values=dict(values), unscorable=frozenset(unscorable), reasons=reasons, tags=tags,
+                      clusters=clusters)
 
 
 def save_run_metrics(session: Session, *, run_id: int, scorer_key: str, intervals: Mapping[str, Interval]) -> None:
@@ -70,8 +77,12 @@ def save_latency(session: Session, *, run_id: int, latency: LatencySummary) -> N
 
 def comparison_document(*, run_a_id: int, run_b_id: int, scorer_key: str,
                         comparison: PairedComparison) -> dict[str, Any]:
-    """The JSON form of a comparison of run B against run A, as `turnout compare --json` prints it."""
-    return {"run_a": run_a_id, "run_b": run_b_id, "scorer": scorer_key, **comparison.to_dict()}
+    """The JSON form of a comparison of run B against run A, as `turnout compare --json` prints it: with
+    `unscorable`, how many cases the scorer could not judge on each side and why (they are not in `n_pairs`)."""
+    unscorable = {"a": comparison.unscorable_a, "b": comparison.unscorable_b,
+                  "reasons": dict(comparison.unscorable_reasons)}
+    return {"run_a": run_a_id, "run_b": run_b_id, "scorer": scorer_key, **comparison.to_dict(),
+            "unscorable": unscorable}
 
 
 def save_comparison(session: Session, *, run_a_id: int, run_b_id: int, scorer_key: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from evals.cases import sha256_hex
@@ -12,7 +13,7 @@ from evals.results import Completion, Score
 from evals.scoring.registry import ScorerSpec
 from service.storage.public import CaseResultPublic, RunResultsPublic
 from service.storage.runs import CaseItem, NotFound, cycle_cases, cycle_runs, get_cycle, get_run, model_names, recipe
-from service.storage.tables import CaseRow, CompletionRow, CycleRow, RunRow, ScoreRow, utcnow
+from service.storage.tables import FINAL_STATES, CaseRow, CompletionRow, CycleRow, RunRow, ScoreRow, utcnow
 from service.storage.upsert import insert_ignore, upsert
 
 _COMPLETION_FIELDS = ("repetition", "output", "error", "error_kind", "attempts", "retried", "latency_ms", "ttft_ms",
@@ -81,6 +82,7 @@ def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | N
                  run_ids: list[int] | None = None, force: bool = False) -> list[ScoringItem]:
     """Every completion of the cycle (or of *run_ids*) that lacks a score for one of *specs*
     (default: the cycle's scorers), with the production completion of the same case beside candidates'.
+    A stored score marked retryable (its judge call failed in passing) counts as lacking.
     With *force*, every completion is planned for every spec (re-scoring overwrites)."""
     cycle = get_cycle(session, cycle_id=cycle_id)
     specs = specs if specs is not None else recipe(cycle).scorers
@@ -98,7 +100,7 @@ def plan_scoring(session: Session, *, cycle_id: int, specs: list[ScorerSpec] | N
     scored: set[tuple[int, str]] = set() if force else set(session.exec(
         select(ScoreRow.completion_id, ScoreRow.scorer_hash)
         .join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
-        .where(col(CompletionRow.run_id).in_(roles))).all())
+        .where(col(CompletionRow.run_id).in_(roles), col(ScoreRow.retryable).is_(False))).all())
     plan = []
     for row in rows:
         assert row.id is not None
@@ -126,10 +128,21 @@ def save_scores(session: Session, *, scores: list[tuple[int, ScorerSpec, Score]]
     rows = [{"completion_id": completion_id, "scorer_hash": sha256_hex(spec.key), "scorer_key": spec.key,
              "scorer_name": spec.name, "scorer_version": spec.version, "options": spec.options,
              "value": score.value, "explanation": score.explanation, "error": score.error,
-             "details": score.details, "created_at": now}
+             "details": score.details, "retryable": score.retryable, "created_at": now}
             for completion_id, spec, score in scores]
     return upsert(session, ScoreRow, rows, keys=("completion_id", "scorer_hash"),
-                  update=("scorer_version", "value", "explanation", "error", "details", "created_at"))
+                  update=("scorer_version", "value", "explanation", "error", "details", "retryable", "created_at"))
+
+
+def add_judge_cost(session: Session, *, cycle_id: int, cost_usd: float) -> None:
+    """Add what judge calls cost to the cycle's judge cost, in one statement (workers score concurrently);
+    a cycle already over (re-scored later) adds it to its total cost too."""
+    if not cost_usd:
+        return
+    session.execute(update(CycleRow).where(col(CycleRow.id) == cycle_id)
+                    .values(judge_cost_usd=col(CycleRow.judge_cost_usd) + cost_usd))
+    session.execute(update(CycleRow).where(col(CycleRow.id) == cycle_id, col(CycleRow.state).in_(FINAL_STATES))
+                    .values(cost_usd=col(CycleRow.cost_usd) + cost_usd))
 
 
 def run_results(session: Session, *, run_id: int, offset: int = 0, limit: int | None = None) -> RunResultsPublic:

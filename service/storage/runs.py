@@ -150,10 +150,23 @@ def plan_replay(session: Session, *, run_id: int) -> ReplayPlan | None:
     watch = recipe(cycle).watch
     siblings = cycle_runs(session, cycle_id=run.cycle_id)
     budget = watch.budget_usd
-    left = None if budget is None else budget - sum(r.cost_usd for r in siblings)
+    left = None if budget is None else budget - spent_usd(cycle, siblings)
     return ReplayPlan(run_id=run_id, model=ModelSpec.model_validate(run.model_spec), template=watch.template,
                       todo=todo, n_total=run.n_total, cycle_id=run.cycle_id, budget_left_usd=left,
                       open_runs=sum(r.state not in FINAL_STATES for r in siblings))
+
+
+def spent_usd(cycle: CycleRow, cycle_runs: list[RunRow]) -> float:
+    """What a cycle has spent so far, against its watch's `budget_usd`: its runs and its judge calls."""
+    return sum(run.cost_usd for run in cycle_runs) + cycle.judge_cost_usd
+
+
+def golden_set_privacy(session: Session, *, cycle: CycleRow) -> str:
+    """The privacy class of the golden-set version the cycle pinned."""
+    version = session.get(GoldenSetVersionRow, cycle.golden_set_version_id)
+    if version is None:
+        raise NotFound(f"cycle {cycle.id} pins golden-set version {cycle.golden_set_version_id}, which does not exist")
+    return version.privacy
 
 
 def recipe(cycle: CycleRow) -> Recipe:
@@ -179,7 +192,7 @@ def set_run_state(session: Session, *, run_id: int, state: State, reason: str | 
 
 def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: str | None = None,
                     kind: FailureKind | None = None) -> None:
-    """Move a cycle to *state* (never out of a final one); the cost is summed from its runs.
+    """Move a cycle to *state* (never out of a final one); the cost is summed from its runs and judge calls.
     A failed or cancelled cycle says why, as for runs (`set_run_state`)."""
     cycle = get_cycle(session, cycle_id=cycle_id)
     if cycle.state in FINAL_STATES:
@@ -190,8 +203,10 @@ def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: st
         cycle.started_at = now
     if state in FINAL_STATES:
         cycle.finished_at = now
+        # Judge cost is added by statements (`results.add_judge_cost`), so it is read back, not taken from the object.
+        judges = session.exec(select(CycleRow.judge_cost_usd).where(CycleRow.id == cycle_id)).one()
         cycle.cost_usd = float(session.exec(select(func.coalesce(func.sum(RunRow.cost_usd), 0.0))
-                                            .where(RunRow.cycle_id == cycle_id)).one())
+                                            .where(RunRow.cycle_id == cycle_id)).one()) + float(judges)
     session.add(cycle)
 
 

@@ -155,6 +155,9 @@ class CycleRow(SQLModel, table=True):
     step_failures: int = 0
     """Times the current step raised something other than a database outage; N of them fail the cycle."""
     cost_usd: float = 0.0
+    """What the cycle spent: its runs' completions plus its judge calls (`judge_cost_usd`)."""
+    judge_cost_usd: float = 0.0
+    """What the judge calls of the cycle's scoring cost (re-scores included), added as each batch is stored."""
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = Field(default=None)
     finished_at: datetime | None = Field(default=None)
@@ -249,6 +252,8 @@ class ScoreRow(SQLModel, table=True):
     explanation: str | None = _text()
     error: str | None = _text()
     details: dict[str, Any] = _json()
+    retryable: bool = False
+    """The scorer could not score for a reason that may pass (a judge call failed): scoring plans it again."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -75,6 +75,29 @@ def test_confidential_set_to_self_hosted_models_only_is_allowed(tmp_path: Path) 
     assert load_config(path).watches["support-watch"].production == "mistral-local"
 
 
+@pytest.mark.parametrize("scorers", [
+    "[{name: judge, options: {model: gpt-prod}}]",
+    "[exact_match, {name: weighted, options: {scorers: [exact_match, {name: all_of, options: {scorers: "
+    "[{name: pairwise_judge, options: {model: gpt-prod}}]}}]}}]",
+    """[{name: any_of, options: {scorers: ['judge:{"model": "gpt-prod"}']}}]""",
+])
+def test_a_confidential_set_judged_by_an_api_model_is_refused_nested_parts_too(tmp_path: Path, scorers: str) -> None:
+    # given a confidential set answered by self-hosted models only, but judged (maybe deep in a composite)
+    # by a model hosted by an API provider
+    path = write(tmp_path, privacy="confidential", production="mistral-local", candidates="")
+    text = path.read_text()
+    declared = text[text.index("    scorers:"):text.index("    schedule:")]
+    path.write_text(text.replace(declared, f"    scorers: {scorers}\n"))
+    # when it is loaded, then it is refused, naming the judge and the watch's line
+    with pytest.raises(PolicyViolation) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert "turnout.yaml:19" in message and "judge model 'gpt-prod'" in message and "confidential" in message
+    # and a policy that lists the judge's residency lets it through
+    path.write_text(path.read_text() + "    policy: {allowed_residencies: [us]}\n")
+    assert load_config(path).watches["support-watch"].policy.allowed_residencies == ["us"]
+
+
 @pytest.mark.parametrize(("extra", "line", "field", "words"), [
     ("    schedule_typo: 1\n", 25, "watches[0].schedule_typo", "Extra inputs"),
     ("    timezone: Mars/Olympus\n", 25, "watches[0].timezone", "unknown timezone"),

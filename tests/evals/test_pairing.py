@@ -32,3 +32,16 @@ def test_compare_on_mappings_is_the_same_rule() -> None:
     a = {"x": [1.0], "y": [1.0]}
     b = {"x": [1.0]}
     assert compare(a, b).to_dict() == compare_pairs(pair_runs(ScoreTable(values=a), ScoreTable(values=b))).to_dict()
+
+
+def test_the_comparison_says_how_many_cases_were_unscorable_and_why() -> None:
+    # given two cases the judge could not score in A (a failed call, an unparsable reply) and one in B
+    failed, garbled = "judge call failed: HTTP 500: server error", "judge reply has no score from 0 to 10"
+    a = ScoreTable(values={"x": [1.0], "w": [1.0]}, unscorable=frozenset({"y", "z"}),
+                   reasons={"y": failed, "z": garbled})
+    b = ScoreTable(values={"x": [1.0], "y": [1.0], "z": [0.0]}, unscorable=frozenset({"w"}), reasons={"w": failed})
+    # when they are compared
+    comparison = compare_pairs(pair_runs(a, b), margin=0.05)
+    # then the comparison counts them per side and by reason
+    assert (comparison.n_pairs, comparison.unscorable_a, comparison.unscorable_b) == (1, 2, 1)
+    assert comparison.unscorable_reasons == {failed: 2, garbled: 1}
