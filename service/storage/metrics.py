@@ -29,7 +29,7 @@ def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable
                   col(ScoreRow.error))
         .join(CompletionRow, col(CompletionRow.golden_case_id) == CaseRow.id)
         .join(ScoreRow, col(ScoreRow.completion_id) == CompletionRow.id)
-        .where(CompletionRow.run_id == run_id, ScoreRow.scorer_hash == sha256_hex(scorer_key))
+        .where(col(CompletionRow.run_id) == run_id, col(ScoreRow.scorer_hash) == sha256_hex(scorer_key))
     ).all()
     values: dict[str, list[float]] = defaultdict(list)
     unscorable: set[str] = set()
