@@ -209,17 +209,21 @@ async def _score_plan(plan: list[results.ScoringItem], context: ScorerContext, p
 def finish_cycle(cycle_id: int) -> str:
     """Close the cycle: `finished` unless every run failed. Returns the final state."""
     with session_scope() as session:
-        cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
-        failed = [run for run in cycle_runs if run.state == "failed"]
-        over_budget = [run for run in failed if (run.reason or "").startswith("budget")]
-        if over_budget:
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=over_budget[0].reason)
-        elif cycle_runs and len(failed) == len(cycle_runs):
-            reasons = "; ".join(sorted({run.reason or "failed" for run in failed}))
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=reasons)
-        else:
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="finished")
+        state, reason = closing_state(runs.cycle_runs(session, cycle_id=cycle_id))
+        runs.set_cycle_state(session, cycle_id=cycle_id, state=state, reason=reason)
         return runs.get_cycle(session, cycle_id=cycle_id).state
+
+
+def closing_state(cycle_runs: list[RunRow]) -> tuple[State, str | None]:
+    """The state a cycle with these runs closes in, and why: failed when a run ran over the budget
+    or every run failed, else finished."""
+    failed = [run for run in cycle_runs if run.state == "failed"]
+    over_budget = [run for run in failed if (run.reason or "").startswith("budget")]
+    if over_budget:
+        return "failed", over_budget[0].reason
+    if cycle_runs and len(failed) == len(cycle_runs):
+        return "failed", "; ".join(sorted({run.reason or "failed" for run in failed}))
+    return "finished", None
 
 
 def _store_batch(run_id: int, completions: list[Completion]) -> RunRow:
@@ -266,14 +270,23 @@ def scoring_finished(cycle_id: int) -> bool:
 
 
 def analyze_and_close(cycle_id: int) -> str:
-    """The last step: statistics, then the cycle's final state. Returns that state."""
+    """The last step: statistics, the advisor's recommendation, then the cycle's final state.
+
+    Returns:
+        That state.
+    """
     with session_scope() as session:
         state = runs.get_cycle(session, cycle_id=cycle_id).state
     if state in FINAL_STATES:
         return state
-    from jobs.analysis import analyze_cycle  # scipy is slow to import; only this step needs it
+    from jobs.advice import advise_cycle  # scipy is slow to import; only this step needs it
+    from jobs.analysis import analyze_cycle
 
-    analyze_cycle(cycle_id)
+    comparisons = analyze_cycle(cycle_id)
+    with session_scope() as session:
+        closing, _ = closing_state(runs.cycle_runs(session, cycle_id=cycle_id))
+    if closing == "finished":  # a failed cycle gets no recommendation: it neither extends nor breaks a streak
+        advise_cycle(cycle_id, comparisons=comparisons)
     state = finish_cycle(cycle_id)
     with session_scope() as session:
         leases.advance_step(session, cycle_id=cycle_id, from_step="analyze", to_step="done")
