@@ -17,13 +17,12 @@ from sqlmodel import Session, select
 from evals.advisor import (
     AdvisorPolicy,
     CandidateEvidence,
-    CandidateQuality,
     FailureCounts,
     LatencyEvidence,
     ModelEvidence,
-    QualityEvidence,
     TokenMix,
     advise,
+    quality_from,
 )
 from evals.cases import sha256_hex
 from evals.models import ModelSpec
@@ -77,7 +76,7 @@ def advise_cycle(
         evidence = {run.id: _model_evidence(specs[run.id], advice.run_facts(session, run=run)) for run in cycle_runs}
         recommendation = advise(
             production=evidence[production.id],
-            candidates=[CandidateEvidence(model=evidence[run.id], quality=quality_of(comparisons[run.id or 0]))
+            candidates=[CandidateEvidence(model=evidence[run.id], quality=quality_from(comparisons[run.id or 0]))
                         for run in candidates if (run.id or 0) in comparisons],
             policy=policy, golden_set_class=advice.golden_set_privacy(session, cycle_id=cycle_id))
         inputs = {"scorer": key, "policy": policy.model_dump(mode="json"),
@@ -92,19 +91,6 @@ def latest_cycle_id(watch: str) -> int:
     """The id of the watch's latest advised cycle (what `--recompute` re-advises)."""
     with session_scope() as session:
         return advice.recommendation(session, watch_name=watch).cycle_id
-
-
-def quality_of(comparison: PairedComparison) -> CandidateQuality:
-    """A comparison (overall and per segment) as the advisor's quality evidence."""
-    return CandidateQuality(overall=_evidence(comparison),
-                            segments={tag: _evidence(seg) for tag, seg in comparison.segments.items()})
-
-
-def _evidence(comparison: PairedComparison) -> QualityEvidence:
-    return QualityEvidence(difference=comparison.difference, ci_low=comparison.ci_low, ci_high=comparison.ci_high,
-                           n_pairs=comparison.n_pairs, method=comparison.method or "none",
-                           cases_needed=comparison.cases_needed,
-                           outcome=comparison.outcome.value if comparison.outcome is not None else "undecided")
 
 
 def _failures(counts: Counter[str]) -> FailureCounts:
