@@ -8,13 +8,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evals.advisor.policy import AdvisorPolicy
 from evals.cases import GoldenSet, Privacy
 from evals.cron import check_cron, check_timezone
 from evals.errors import ConfigError, GoldenSetError
 from evals.goldensets import Format, load_cases, parse_inline_cases
 from evals.goldensets.common import field_name
 from evals.models import ModelSpec
-from evals.policy import Policy, check_privacy
+from evals.policy import check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
 from evals.scoring.judge import judge_models
 from evals.scoring.registry import ScorerSpec, primary_spec
@@ -56,7 +57,8 @@ class WatchDecl(BaseModel):
     repeat: int = Field(default=1, ge=1, le=100)
     budget_usd: float | None = Field(default=None, gt=0)
     team: str | None = None
-    policy: Policy = Field(default_factory=Policy)
+    policy: AdvisorPolicy = Field(default_factory=AdvisorPolicy)
+    """The advisor's policy: margin, critical segments, volume, SLO, residencies, hysteresis."""
     alert: dict[str, Any] | None = None
     """Where alerts go (acted on once alerting lands)."""
     misfire: Literal["skip", "run_once"] = "run_once"

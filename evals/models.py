@@ -27,8 +27,9 @@ class Pricing(BaseModel):
     fixed_monthly: float | None = Field(default=None, ge=0)
     """Fixed USD per month (self-hosted)."""
     capacity_rps: float | None = Field(default=None, gt=0)
-    """Requests per second one replica serves (self-hosted): prices GPU time before it is spent, so a
-    budget can refuse a batch; replay's measured throughput replaces it once a batch has run."""
+    """Requests per second one replica serves (self-hosted): what the advisor counts GPUs with, and what
+    prices GPU time before it is spent, so a budget can refuse a batch. Without it, the throughput measured
+    in the run (a lower bound) serves both."""
 
     def cost_usd(self, input_tokens: int | None, output_tokens: int | None) -> float | None:
         """Token cost of one call, or None when this model has no token prices."""
@@ -73,6 +74,10 @@ class ModelSpec(BaseModel):
     residency: str | None = None
     """Where the data is processed (e.g. `us`, `eu`); privacy policies may allow some residencies."""
     context_window: int | None = Field(default=None, ge=1)
+    """Most tokens (prompt + completion) the model accepts; longer inputs fail as `context_length`."""
+    latency_p95_ms: float | None = Field(default=None, gt=0)
+    """The deployment's declared serving p95 latency, ms: checked against the SLO instead of the
+    replay's times for `kind: vllm`, whose one-batch replay measures queueing, not serving."""
     pricing: Pricing = Field(default_factory=Pricing)
     options: dict[str, Any] = Field(default_factory=dict)
     """Kind-specific settings (vLLM engine arguments, simulator behaviour) for later kinds."""

@@ -1,4 +1,6 @@
-"""A watch's policy and the privacy rules that hold before any data leaves.
+"""The privacy rules that hold before any data leaves, and for serving production traffic.
+
+A watch's policy itself is the advisor's, `evals.advisor.policy.AdvisorPolicy`.
 
 Both privacy checks rest on one predicate, `may_receive`: `check_privacy` refuses a watch at `apply`
 (and a re-score at `turnout rescore`) when any model that would see the data, judges included, may not,
@@ -10,28 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from evals.errors import PolicyViolation
 from evals.models import ModelSpec
 
 
-class Policy(BaseModel):
-    """What a watch allows and how strict its verdicts are; the advisor extends it."""
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    allowed_residencies: list[str] = Field(default_factory=list)
-    """Residencies an API model may have and still receive a confidential golden set."""
-    margin: float = Field(default=0.05, ge=0)
-    """Non-inferiority margin on the primary score."""
-    critical_segments: list[str] = Field(default_factory=list)
-    """Tags that must also be non-inferior (e.g. `lang:fr`)."""
-
-
 def default_margin() -> float:
-    """The non-inferiority margin of a policy that names none: `Policy.margin`'s one default."""
-    return float(Policy.model_fields["margin"].default)
+    """The non-inferiority margin of a policy that names none: `AdvisorPolicy.margin`'s one default."""
+    from evals.advisor.policy import AdvisorPolicy  # noqa: PLC0415 - the advisor's privacy check imports this module
+
+    return float(AdvisorPolicy.model_fields["margin"].default)
 
 
 def may_receive(model: ModelSpec, *, privacy: str, allowed_residencies: Sequence[str]) -> bool:

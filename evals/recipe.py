@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, field_validator
 
+from evals.advisor.policy import AdvisorPolicy
 from evals.config import WatchDecl
 from evals.scoring.registry import ScorerSpec
 
@@ -20,6 +21,22 @@ class StoredWatch(WatchDecl):
     as `ScorerSpec.to_data` wrote them (`{name, options, version, primary}`)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @field_validator("policy", mode="wrap")
+    @classmethod
+    def _lenient_policy(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> AdvisorPolicy:
+        """Keys the policy no longer (or not yet) knows, or values it now refuses, fall back to their
+        defaults, so the cycle still loads; the rest of the stored policy is kept."""
+        data = dict(value) if isinstance(value, dict) else {}
+        while True:
+            try:
+                policy: AdvisorPolicy = handler(data)
+                return policy
+            except ValidationError as exc:
+                bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
+                if not bad & data.keys():
+                    return AdvisorPolicy()
+                data = {key: item for key, item in data.items() if key not in bad}
 
     def scorer_specs(self) -> list[ScorerSpec]:
         """The scorers as stored, primary marked; not checked against the registry again, so a cycle

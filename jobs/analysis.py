@@ -10,17 +10,23 @@ from service.storage import metrics, results, runs
 from service.storage.db import session_scope
 
 
-def analyze_cycle(cycle_id: int) -> None:
-    """Compute and store the cycle's run metrics and candidate-vs-production comparisons."""
+def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
+    """Compute and store the cycle's run metrics and candidate-vs-production comparisons.
+
+    Returns:
+        Candidate run id -> its comparison against production on the primary scorer (what the
+        advisor reads); empty without a production run.
+    """
     with session_scope() as session:
         cycle = runs.get_cycle(session, cycle_id=cycle_id)
         recipe = runs.recipe(cycle)
-        specs, margin = recipe.scorers, recipe.watch.policy.margin
+        specs, policy, primary = recipe.scorers, recipe.watch.policy, recipe.primary.key
         cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
         tables = {(run.id, spec.key): metrics.score_table(session, run_id=run.id or 0, scorer_key=spec.key)
                   for run in cycle_runs for spec in specs}
         latencies = {run.id: results.run_latencies(session, run=run) for run in cycle_runs}
     production = next((run for run in cycle_runs if run.role == "production"), None)
+    primary_comparisons: dict[int, PairedComparison] = {}
     with session_scope() as session:
         for run in cycle_runs:
             metrics.save_latency(session, run_id=run.id or 0, latency=summarize_latency(latencies[run.id]))
@@ -28,14 +34,18 @@ def analyze_cycle(cycle_id: int) -> None:
                 metrics.save_run_metrics(session, run_id=run.id or 0, scorer_key=spec.key,
                                          intervals=run_intervals(tables[(run.id, spec.key)]))
         if production is None:
-            return
+            return primary_comparisons
         for run in cycle_runs:
             if run.role != "candidate":
                 continue
             for spec in specs:
-                comparison = paired(tables[(production.id, spec.key)], tables[(run.id, spec.key)], margin=margin)
+                comparison = paired(tables[(production.id, spec.key)], tables[(run.id, spec.key)],
+                                    margin=policy.margin, confidence=policy.confidence)
                 metrics.save_comparison(session, run_a_id=production.id or 0, run_b_id=run.id or 0,
                                         scorer_key=spec.key, comparison=comparison)
+                if spec.key == primary:
+                    primary_comparisons[run.id or 0] = comparison
+    return primary_comparisons
 
 
 def run_intervals(table: ScoreTable) -> dict[str, Interval]:
@@ -45,6 +55,6 @@ def run_intervals(table: ScoreTable) -> dict[str, Interval]:
     return intervals
 
 
-def paired(a: ScoreTable, b: ScoreTable, *, margin: float) -> PairedComparison:
+def paired(a: ScoreTable, b: ScoreTable, *, margin: float, confidence: float = 0.95) -> PairedComparison:
     """The comparison of B against A (B − A), on the pairs `evals.pairing.pair_runs` makes."""
-    return compare_pairs(pair_runs(a, b), margin=margin)
+    return compare_pairs(pair_runs(a, b), margin=margin, confidence=confidence)

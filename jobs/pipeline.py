@@ -34,7 +34,7 @@ from jobs.scoring_context import JudgeProviders, check_judge_privacy, judge_budg
 from service.settings import get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
-from service.storage.tables import FINAL_STATES, RunRow
+from service.storage.tables import FINAL_STATES, RunRow, State
 
 log = logging.getLogger(__name__)
 
@@ -275,20 +275,23 @@ async def _score_plan(cycle_id: int, plan: list[results.ScoringItem], context: S
 def finish_cycle(cycle_id: int) -> str:
     """Close the cycle: `finished` unless every run failed. Returns the final state."""
     with session_scope() as session:
-        cycle_runs = runs.cycle_runs(session, cycle_id=cycle_id)
-        failed = [run for run in cycle_runs if run.state == "failed"]
-        over_budget = [run for run in failed if run.failure_kind == "budget"]
-        if over_budget:
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=over_budget[0].reason,
-                                 kind="budget")
-        elif cycle_runs and len(failed) == len(cycle_runs):
-            reasons = "; ".join(sorted({run.reason or "failed" for run in failed}))
-            kinds = {run.failure_kind for run in failed}
-            kind = cast(FailureKind, kinds.pop()) if len(kinds) == 1 and None not in kinds else "runs_failed"
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="failed", reason=reasons, kind=kind)
-        else:
-            runs.set_cycle_state(session, cycle_id=cycle_id, state="finished")
+        state, reason, kind = closing_state(runs.cycle_runs(session, cycle_id=cycle_id))
+        runs.set_cycle_state(session, cycle_id=cycle_id, state=state, reason=reason, kind=kind)
         return runs.get_cycle(session, cycle_id=cycle_id).state
+
+
+def closing_state(cycle_runs: list[RunRow]) -> tuple[State, str | None, FailureKind | None]:
+    """The state a cycle with these runs closes in, why, and the failure kind: failed when a run ran
+    over the budget or every run failed, else finished."""
+    failed = [run for run in cycle_runs if run.state == "failed"]
+    over_budget = [run for run in failed if run.failure_kind == "budget"]
+    if over_budget:
+        return "failed", over_budget[0].reason, "budget"
+    if cycle_runs and len(failed) == len(cycle_runs):
+        kinds = {run.failure_kind for run in failed}
+        kind = cast(FailureKind, kinds.pop()) if len(kinds) == 1 and None not in kinds else "runs_failed"
+        return "failed", "; ".join(sorted({run.reason or "failed" for run in failed})), kind
+    return "finished", None, None
 
 
 def _store_batch(run_id: int, completions: list[Completion]) -> RunRow:
@@ -312,14 +315,23 @@ def scoring_finished(cycle_id: int) -> bool:
 
 
 def analyze_and_close(cycle_id: int) -> str:
-    """The last step: statistics, then the cycle's final state. Returns that state."""
+    """The last step: statistics, the advisor's recommendation, then the cycle's final state.
+
+    Returns:
+        That state.
+    """
     with session_scope() as session:
         state = runs.get_cycle(session, cycle_id=cycle_id).state
     if state in FINAL_STATES:
         return state
-    from jobs.analysis import analyze_cycle  # scipy is slow to import; only this step needs it
+    from jobs.advice import advise_cycle  # scipy is slow to import; only this step needs it
+    from jobs.analysis import analyze_cycle
 
-    analyze_cycle(cycle_id)
+    comparisons = analyze_cycle(cycle_id)
+    with session_scope() as session:
+        closing, _, _ = closing_state(runs.cycle_runs(session, cycle_id=cycle_id))
+    if closing == "finished":  # a failed cycle gets no recommendation: it neither extends nor breaks a streak
+        advise_cycle(cycle_id, comparisons=comparisons)
     state = finish_cycle(cycle_id)
     with session_scope() as session:
         leases.advance_step(session, cycle_id=cycle_id, from_step="analyze", to_step="done")

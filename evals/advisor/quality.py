@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # the statistics stack is slow to import; the advisor only reads its values
+    from evals.stats import PairedComparison
 
 Outcome = Literal["non_inferior", "inferior", "undecided"]
 QualityStatus = Literal["non_inferior", "inferior", "not_shown", "insufficient"]
@@ -61,6 +64,19 @@ class QualityAssessment:
     """One sentence per comparison that counts, with its numbers."""
     short: tuple[str, ...] = ()
     """The comparisons (`overall`, segment tags) that lack pairs: undecided for want of them, or empty."""
+
+
+def quality_from(comparison: PairedComparison) -> CandidateQuality:
+    """A paired comparison (candidate − production, overall and per segment) as the advisor's evidence."""
+    return CandidateQuality(overall=_evidence(comparison),
+                            segments={tag: _evidence(seg) for tag, seg in comparison.segments.items()})
+
+
+def _evidence(comparison: PairedComparison) -> QualityEvidence:
+    outcome: Outcome = "undecided" if comparison.outcome is None else comparison.outcome.value
+    return QualityEvidence(difference=comparison.difference, ci_low=comparison.ci_low, ci_high=comparison.ci_high,
+                           n_pairs=comparison.n_pairs, method=comparison.method or "none",
+                           cases_needed=comparison.cases_needed, outcome=outcome)
 
 
 def fmt(value: float | None) -> str:

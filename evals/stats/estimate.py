@@ -80,9 +80,10 @@ def skewness(x: FloatArray) -> float:
     """Sample skewness m3 / m2 ** 1.5 (scipy's biased default); 0 when all values are equal."""
     centred = x - x.mean()
     m2 = float(np.mean(centred**2))
-    if m2 <= 0.0:
+    scale = m2 * math.sqrt(m2)
+    if scale <= 0.0:  # no spread, or a spread so small that its cube underflows
         return 0.0
-    return float(np.mean(centred**3)) / (m2 * math.sqrt(m2))
+    return float(np.mean(centred**3)) / scale
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,14 @@
 """Paired comparison of two runs on the same cases: B - A, with its interval, tests and power.
 
 Per case the difference d_i = b_i - a_i of the per-case means is analysed as a mean (Miller 2024,
-arXiv 2411.00640): a paired t interval and test, cluster-robust (t with G - 1 df) when cases share
-a cluster. Pass/fail scores also get McNemar's exact test.
+arXiv 2411.00640). The interval of the difference, overall and per segment, is
+`evals.stats.difference.paired_interval`'s (Tango for pass/fail scores, a seeded bootstrap for
+bounded continuous ones, cluster-aware when cases share a cluster, a conservative method where
+those cannot be trusted): the same interval the advisor decides on, with `decide`'s outcome and
+`cases_to_decide`'s size. The tests beside it: `p_value` is the paired t-test of no difference
+(cluster-robust, t with G - 1 df); `noninferiority_p` is Tango's score test of difference <= -margin
+for unclustered pass/fail scores (it agrees with the interval: p < (1 - confidence) / 2 exactly when
+`ci_low > -margin`) and the one-sided t-test otherwise; pass/fail scores also get McNemar's exact test.
 
 Which cases are pairs is `evals.pairing`'s rule: a case one side lacks (or has no score for) counts
 as a failure, 0.0, for that side; a case the scorer could not judge is left out on both sides.
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,9 +26,12 @@ from scipy import special
 
 from evals.pairing import Pairs, ScoreTable, pair_runs
 from evals.policy import default_margin
+from evals.stats.decision import Outcome, cases_to_decide, decide
+from evals.stats.difference import Fallback, PairedInterval, PairedMethod, paired_interval
 from evals.stats.estimate import (
     FloatArray,
     IntArray,
+    MeanEstimate,
     case_mean,
     check_probability,
     cluster_codes,
@@ -30,7 +40,8 @@ from evals.stats.estimate import (
     shares_clusters,
 )
 from evals.stats.multiple import holm
-from evals.stats.power import cases_needed, min_detectable_difference
+from evals.stats.power import min_detectable_difference
+from evals.stats.proportions import tango_score
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,8 @@ class PairedComparison:
     difference: float | None
     """Mean of B - A over the pairs; None without pairs."""
     ci_low: float | None
-    """Lower bound of the interval of the difference; None with fewer than 2 pairs (or clusters)."""
+    """Lower bound of the interval of the difference (`paired_interval`, see `method`); None with
+    fewer than 2 pairs."""
     ci_high: float | None
     """Upper bound, like `ci_low`."""
     p_value: float | None
@@ -51,13 +63,29 @@ class PairedComparison:
     mcnemar_p: float | None
     """Exact McNemar test (binomial on the discordant pairs) when every per-case score is 0 or 1."""
     noninferiority_p: float | None
-    """One-sided test of H0: difference <= -margin; small means B is provably no worse than A by margin."""
+    """One-sided test of H0: difference <= -margin; small means B is provably no worse than A by margin.
+    Tango's score test for unclustered pass/fail scores (defined even when no pair differs), else the
+    t-test (None without spread)."""
     min_detectable: float | None
     """Smallest true difference detected with the requested power at this number of cases (or clusters)."""
     cases_needed: int | None
-    """Cases needed to detect a difference of `margin` with that power, at the observed spread."""
+    """Pairs needed to decide non-inferiority of an equal candidate at the interval's spread, with the
+    requested power (`decision.cases_to_decide`: floored at one discordant pair, so never 0)."""
     margin: float
     """The non-inferiority margin used."""
+    method: PairedMethod | None = None
+    """How the interval was computed (`tango`, `bootstrap`, `cluster_t`, `betting`, ...); None without one."""
+    conservative: bool = False
+    """True when a conservative method (`betting`) replaced the one the data call for."""
+    fallback: Fallback | None = None
+    """Why it did: `few_pairs`, `few_clusters` or `no_spread`; None otherwise."""
+    outcome: Outcome | None = None
+    """`decide`'s verdict on the interval: `non_inferior` (ci_low > -margin), `inferior`
+    (ci_high <= -margin) or `undecided`; None without an interval."""
+    n_discordant: int = 0
+    """Pairs whose two sides differ."""
+    confidence: float = 0.95
+    """Two-sided coverage of the interval."""
     p_value_holm: float | None = None
     """On segments only: `p_value` after Holm's correction across all segments."""
     segments: dict[str, PairedComparison] = field(default_factory=dict)
@@ -89,6 +117,12 @@ class PairedComparison:
             "min_detectable": self.min_detectable,
             "cases_needed": self.cases_needed,
             "margin": self.margin,
+            "method": self.method,
+            "conservative": self.conservative,
+            "fallback": self.fallback,
+            "outcome": None if self.outcome is None else self.outcome.value,
+            "n_discordant": self.n_discordant,
+            "confidence": self.confidence,
         }
 
 
@@ -102,6 +136,7 @@ def compare(
     confidence: float = 0.95,
     alpha: float = 0.05,
     power: float = 0.8,
+    seed: int = 0,
 ) -> PairedComparison:
     """Compare run B with run A on the cases they share by key (the case's content hash).
 
@@ -115,15 +150,17 @@ def compare(
         tags: Case key -> tags; each tag gets a segment, and the segments' p-values a Holm correction.
         margin: Non-inferiority margin (>= 0), and the difference `cases_needed` is sized for; None is
             the policy's default (`evals.policy.default_margin`).
-        confidence: Coverage of the interval of the difference.
-        alpha: Two-sided level for `min_detectable` and `cases_needed`.
+        confidence: Coverage of the interval of the difference; its lower bound is the
+            non-inferiority test, and `cases_needed` is sized at its one-sided level.
+        alpha: Two-sided level for `min_detectable`.
         power: Power for `min_detectable` and `cases_needed`.
+        seed: Seed of the bootstrap and betting intervals: same data, same numbers.
 
     Returns:
         The comparison, with `segments` when tags were given.
     """
     pairs = pair_runs(ScoreTable(values=a, tags=tags or {}, clusters=clusters or {}), ScoreTable(values=b))
-    return compare_pairs(pairs, margin=margin, confidence=confidence, alpha=alpha, power=power)
+    return compare_pairs(pairs, margin=margin, confidence=confidence, alpha=alpha, power=power, seed=seed)
 
 
 def compare_pairs(
@@ -133,6 +170,7 @@ def compare_pairs(
     confidence: float = 0.95,
     alpha: float = 0.05,
     power: float = 0.8,
+    seed: int = 0,
 ) -> PairedComparison:
     """Compare run B with run A on the pairs `evals.pairing.pair_runs` made of their score tables.
 
@@ -142,6 +180,7 @@ def compare_pairs(
         confidence: As in `compare`.
         alpha: As in `compare`.
         power: As in `compare`.
+        seed: As in `compare`.
 
     Returns:
         The comparison, with `segments` when the cases carry tags.
@@ -157,9 +196,9 @@ def compare_pairs(
     xa = np.array([case_mean(key, pairs.a[key]) for key in keys], dtype=np.float64)
     xb = np.array([case_mean(key, pairs.b[key]) for key in keys], dtype=np.float64)
     codes = cluster_codes(keys, pairs.clusters)
-    options = {"margin": margin, "confidence": confidence, "alpha": alpha, "power": power}
-    overall = replace(_compare_arrays(xa, xb, codes, **options), unscorable_a=pairs.unscorable_a,
-                      unscorable_b=pairs.unscorable_b, unscorable_reasons=dict(pairs.unscorable_reasons))
+    arrays = partial(_compare_arrays, margin=margin, confidence=confidence, alpha=alpha, power=power, seed=seed)
+    overall = replace(arrays(xa, xb, codes), unscorable_a=pairs.unscorable_a, unscorable_b=pairs.unscorable_b,
+                      unscorable_reasons=dict(pairs.unscorable_reasons))
     tags = pairs.tags
     if not tags:
         return overall
@@ -167,7 +206,7 @@ def compare_pairs(
     segments: dict[str, PairedComparison] = {}
     for tag in sorted({tag for case_tags in tags.values() for tag in case_tags}):
         members = np.array([tag in tags.get(key, ()) for key in keys], dtype=bool)
-        segments[tag] = _compare_arrays(xa[members], xb[members], codes[members], **options)
+        segments[tag] = arrays(xa[members], xb[members], codes[members])
     tested = {tag: seg.p_value for tag, seg in segments.items() if seg.p_value is not None}
     for tag, p_holm in zip(tested, holm(list(tested.values())), strict=True):
         segments[tag] = replace(segments[tag], p_value_holm=p_holm)
@@ -175,39 +214,67 @@ def compare_pairs(
 
 
 def _compare_arrays(
-    xa: FloatArray, xb: FloatArray, codes: IntArray, *, margin: float, confidence: float, alpha: float, power: float
+    xa: FloatArray,
+    xb: FloatArray,
+    codes: IntArray,
+    *,
+    margin: float,
+    confidence: float,
+    alpha: float,
+    power: float,
+    seed: int,
 ) -> PairedComparison:
     n = len(xa)
     d = xb - xa
-    bounded = bool(np.all((xa >= 0) & (xa <= 1) & (xb >= 0) & (xb <= 1)))
+    binary = bool(n) and is_binary(xa) and is_binary(xb)
     empty = PairedComparison(
         n_pairs=n,
         difference=float(d.mean()) if n else None,
         ci_low=None,
         ci_high=None,
         p_value=None,
-        mcnemar_p=mcnemar_exact(xa, xb) if n and is_binary(xa) and is_binary(xb) else None,
+        mcnemar_p=mcnemar_exact(xa, xb) if binary else None,
         noninferiority_p=None,
         min_detectable=None,
         cases_needed=None,
         margin=margin,
+        n_discordant=int(np.count_nonzero(d)),
+        confidence=confidence,
     )
-    estimate = estimate_mean(d, codes if shares_clusters(codes) else None)
-    if estimate is None:
+    if n < 2:  # one pair has no spread to measure: no interval, no size
         return empty
-    low, high = estimate.bounds(confidence)
-    if bounded:  # differences of scores in [0, 1] lie in [-1, 1]
-        low, high = max(-1.0, low), min(1.0, high)
-    tied = estimate.se == 0 and estimate.mean == 0
+    clustered = shares_clusters(codes)
+    interval = paired_interval(xa, xb, clusters=codes if clustered else None, confidence=confidence, seed=seed)
+    assert interval is not None  # n >= 2
+    estimate = estimate_mean(d, codes if clustered else None)
+    tied = estimate is not None and estimate.se == 0 and estimate.mean == 0
+    t_p = None if estimate is None else estimate.p_value(0.0)
     return replace(
         empty,
-        ci_low=low,
-        ci_high=high,
-        p_value=1.0 if tied else estimate.p_value(0.0),
-        noninferiority_p=estimate.p_greater(-margin),
-        min_detectable=min_detectable_difference(estimate.sd, n, alpha=alpha, power=power),
-        cases_needed=cases_needed(estimate.sd, margin, alpha=alpha, power=power),
+        ci_low=interval.ci_low,
+        ci_high=interval.ci_high,
+        p_value=1.0 if tied else t_p,
+        noninferiority_p=_noninferiority_p(interval, xa, xb, margin, estimate),
+        min_detectable=None if estimate is None else min_detectable_difference(estimate.sd, n, alpha=alpha,
+                                                                               power=power),
+        cases_needed=cases_to_decide(interval, margin=margin, power=power),
+        method=interval.method,
+        conservative=interval.conservative,
+        fallback=interval.fallback,
+        outcome=decide(interval, margin=margin),
     )
+
+
+def _noninferiority_p(
+    interval: PairedInterval, xa: FloatArray, xb: FloatArray, margin: float, estimate: MeanEstimate | None
+) -> float | None:
+    if interval.method == "tango":
+        only_b = float(np.count_nonzero((xa == 0) & (xb == 1)))
+        only_a = float(np.count_nonzero((xa == 1) & (xb == 0)))
+        score = tango_score(np.array([only_b]), np.array([only_a]), np.array([float(len(xa))]),
+                            np.array([-margin]))
+        return float(special.ndtr(-score[0]))
+    return None if estimate is None else estimate.p_greater(-margin)
 
 
 def mcnemar_exact(xa: FloatArray, xb: FloatArray) -> float:

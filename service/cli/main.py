@@ -13,7 +13,7 @@ from evals.errors import TurnoutError
 from evals.policy import default_margin
 from evals.scoring.registry import ScorerSpec, registered_scorers
 from service.cli import ops, output, tokens
-from service.storage import catalog, migrate, results, runs
+from service.storage import advice, catalog, migrate, results, runs
 from service.storage.db import StoreUnavailable, get_engine, session_scope
 from service.storage.summary import cycle_summary
 
@@ -82,6 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"non-inferiority margin (default: the watch's policy, else {default_margin()})")
     compare.add_argument("--json", action="store_true", help="print one JSON object")
 
+    advise = command("advise", cmd_advise, "the advisor's recommendation for a watch, with its reasons")
+    advise.add_argument("watch")
+    advise.add_argument("--cycle", type=int, help="a given cycle's recommendation (default: the latest)")
+    advise.add_argument("--recompute", action="store_true",
+                        help="advise the latest (or --cycle) cycle again with the current policy and models, "
+                             "from the stored scores, without a new cycle")
+    advise.add_argument("--json", action="store_true", help="print one JSON object")
+
     trigger = command("trigger", ops.cmd_trigger, "enqueue a cycle of a watch now, for the workers")
     trigger.add_argument("watch")
     cancel = command("cancel", ops.cmd_cancel, "cancel a queued or running cycle")
@@ -110,6 +118,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from service.cli.compare import cmd_compare as compare
 
     return compare(args)
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    from service.cli.advise import cmd_advise as advise
+
+    _ready()
+    return advise(args)
 
 
 def _ready() -> None:
@@ -147,10 +162,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         state = asyncio.run(pipeline.run_cycle(cycle_id, progress=progress))
     with session_scope() as session:
         summary = cycle_summary(session, cycle_id=cycle_id)
+        recommendation = advice.cycle_recommendation(session, cycle_id=cycle_id)
     if args.json:
-        output.print_json(summary.model_dump(mode="json"))
+        document = summary.model_dump(mode="json")
+        document["recommendation"] = recommendation.document if recommendation is not None else None
+        output.print_json(document)
     else:
         output.print_cycle(summary)
+        if recommendation is not None:
+            from service.cli.advise import print_recommendation
+
+            print()
+            print_recommendation(recommendation)
     return 0 if state == "finished" else 1
 
 

@@ -149,3 +149,27 @@ class RunResultsPublic(_Public):
     role: Role
     state: State
     cases: list[CaseResultPublic]
+
+
+class RecommendationPublic(_Public):
+    """The advisor's recommendation after one cycle (`turnout advise`, `turnout run`)."""
+
+    watch: str
+    cycle_id: int
+    verdict: str
+    """The announced verdict: `stay` until a verdict has held for `hysteresis` cycles."""
+    to: str | None
+    """The announced switch target; None unless `verdict` is `switch_advisable`."""
+    cycle_verdict: str
+    """This cycle's own verdict."""
+    cycle_to: str | None
+    """This cycle's switch target."""
+    consecutive: int
+    """Cycles the current (cycle_verdict, cycle_to) has held."""
+    changed: bool
+    """True when this cycle changed the announced verdict."""
+    document: dict[str, Any]
+    """The whole recommendation in the shape `turnout advise --json` prints (stable keys)."""
+    inputs: dict[str, Any]
+    """What it was computed from: comparison ids, policy, prices, scorer."""
+    updated_at: IsoDatetime

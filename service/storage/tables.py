@@ -300,6 +300,37 @@ class ComparisonRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class RecommendationRow(SQLModel, table=True):
+    """The advisor's recommendation after one cycle, with the announcement hysteresis made of it.
+
+    One row per successful cycle (failed cycles have none, so they neither extend nor break a
+    streak); the history is kept. `inputs` is its recipe: comparison ids, policy and prices."""
+
+    __tablename__ = "recommendation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    watch_id: int = Field(foreign_key="watch.id", index=True)
+    cycle_id: int = Field(foreign_key="cycle.id", sa_column_kwargs={"unique": True})
+    cycle_verdict: str = Field(max_length=32)
+    """This cycle's own verdict."""
+    cycle_to: str | None = Field(default=None, max_length=200)
+    """This cycle's switch target (a model name, as the document names it)."""
+    verdict: str = Field(max_length=32)
+    """The announced verdict after this cycle."""
+    to: str | None = Field(default=None, max_length=200)
+    """The announced switch target."""
+    consecutive: int = 1
+    """Cycles in the streak of (`cycle_verdict`, `cycle_to`) ending here."""
+    changed: bool = False
+    """True when this cycle changed the announced verdict: what an alert is sent for."""
+    document: dict[str, Any] = _json()
+    """The whole recommendation as `turnout advise --json` prints it."""
+    inputs: dict[str, Any] = _json()
+    """What it was computed from: `comparisons` (candidate -> comparison id), `policy`, `prices`, `scorer`."""
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class JudgeCacheRow(SQLModel, table=True):
     """A judge model's verdict, keyed by judge model, prompt version and the texts judged."""
 

@@ -67,7 +67,7 @@ def test_confidential_set_to_an_api_model_is_refused_with_what_to_change(tmp_pat
 
 def test_confidential_set_is_allowed_when_the_policy_lists_the_residency(tmp_path: Path) -> None:
     path = write(tmp_path, privacy="confidential", extra="    policy: {allowed_residencies: [us]}\n")
-    assert load_config(path).watches["support-watch"].policy.allowed_residencies == ["us"]
+    assert load_config(path).watches["support-watch"].policy.allowed_residencies == ("us",)
 
 
 def test_confidential_set_to_self_hosted_models_only_is_allowed(tmp_path: Path) -> None:
@@ -204,3 +204,43 @@ def test_a_scorer_of_the_wrong_type_points_at_the_scorer(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     assert caught.value.field == "watches[0].scorers[1]" and caught.value.line == 23
+
+
+def test_the_policy_gets_every_advisor_default(tmp_path: Path) -> None:
+    policy = load_config(write(tmp_path)).watches["support-watch"].policy
+
+    assert (policy.margin, policy.confidence, policy.critical_segments, policy.min_saving) == (0.05, 0.95, (), 0.2)
+    assert (policy.hysteresis, policy.cooldown_hours, policy.volume, policy.latency_slo_ms) == (3, 24.0, None, None)
+
+
+def test_a_full_policy_and_self_hosted_capacity_load(tmp_path: Path) -> None:
+    extra = ("    policy: {margin: 0.03, critical_segments: [lang:fr], hysteresis: 2,\n"
+             "             volume: {requests_per_month: 2000000, peak_rps: 20}, latency_slo_ms: {p95: 2000}}\n")
+    path = write(tmp_path, extra=extra)
+    path.write_text(path.read_text().replace("    hosting: self_hosted\n",
+                                             "    hosting: self_hosted\n    latency_p95_ms: 900\n"
+                                             "    pricing: {gpu_hour: 2.49, gpus: 1, capacity_rps: 12}\n"))
+
+    config = load_config(path)
+
+    policy = config.watches["support-watch"].policy
+    assert policy.volume is not None and policy.volume.peak_rps == 20 and policy.critical_segments == ("lang:fr",)
+    assert policy.latency_slo_ms is not None and policy.latency_slo_ms.p95 == 2000
+    local = config.models["mistral-local"]
+    assert (local.pricing.capacity_rps, local.latency_p95_ms) == (12, 900)
+
+
+def test_a_bad_policy_value_names_file_line_and_field(tmp_path: Path) -> None:
+    extra = "    policy:\n      volume: {requests_per_month: 1000, peak_rps: -1}\n"
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, extra=extra))
+
+    message = str(caught.value)
+    assert "field 'watches[0].policy.volume.peak_rps'" in message
+    assert f"{tmp_path / 'turnout.yaml'}:" in message and "greater than 0" in message
+
+
+def test_an_unknown_policy_key_is_refused_at_apply(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"watches\[0\]\.policy\.hysteresys"):
+        load_config(write(tmp_path, extra="    policy: {hysteresys: 2}\n"))

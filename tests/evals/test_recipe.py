@@ -39,3 +39,11 @@ def test_a_stored_recipe_without_a_policy_gets_the_declared_default_margin() -> 
 def test_the_declaration_still_refuses_unknown_keys() -> None:
     with pytest.raises(ValidationError, match="alerts_v2"):
         WatchDecl.model_validate({**STORED["watch"], "scorers": ["contains"]})
+
+
+def test_a_stored_policy_value_now_refused_falls_back_to_its_default_and_keeps_the_rest() -> None:
+    watch = {**STORED["watch"], "policy": {"margin": 0.1, "hysteresis": 0, "critical_segments": ["lang:fr"]}}
+
+    policy = Recipe.model_validate({**STORED, "watch": watch}).watch.policy
+
+    assert (policy.margin, policy.hysteresis, policy.critical_segments) == (0.1, 3, ("lang:fr",))

@@ -9,7 +9,8 @@ from scipy import stats
 from evals.stats import cases_needed, compare, holm, min_detectable_difference
 
 KEYS = ("n_pairs", "difference", "ci_low", "ci_high", "p_value", "mcnemar_p", "noninferiority_p",
-        "min_detectable", "cases_needed", "margin")
+        "min_detectable", "cases_needed", "margin", "method", "conservative", "fallback", "outcome",
+        "n_discordant", "confidence")
 
 
 def as_values(xs: list[float] | np.ndarray, prefix: str = "case") -> dict[str, list[float]]:
@@ -67,12 +68,31 @@ def test_no_pairs_and_one_pair() -> None:
     assert (one.ci_low, one.ci_high, one.p_value, one.min_detectable, one.cases_needed) == (None,) * 5
 
 
-def test_identical_runs_tie_with_p_1() -> None:
+def test_identical_runs_tie_with_p_1_and_keep_an_honest_interval() -> None:
     a = as_values(np.random.default_rng(1).random(20))
 
     result = compare(a, a)
 
-    assert (result.difference, result.ci_low, result.ci_high, result.p_value) == (0.0, 0.0, 0.0, 1.0)
+    # Identical answers show no difference, but 20 of them cannot prove equality: the interval is the
+    # conservative one, not of zero width.
+    assert (result.difference, result.p_value) == (0.0, 1.0)
+    assert result.ci_low is not None and result.ci_high is not None
+    assert result.ci_low < -0.05 and result.ci_high > 0.05
+    assert (result.method, result.conservative, result.fallback) == ("betting", True, "no_spread")
+    assert result.cases_needed is not None and result.cases_needed > 20
+
+
+def test_identical_pass_fail_runs_get_a_tango_interval_and_a_noninferiority_p() -> None:
+    a = as_values([1.0] * 450 + [0.0] * 50)
+
+    result = compare(a, a, margin=0.05)
+
+    assert result.method == "tango" and not result.conservative
+    assert result.ci_low is not None and result.ci_high is not None
+    assert -0.05 < result.ci_low < 0.0 < result.ci_high
+    assert result.outcome == "non_inferior"
+    assert result.noninferiority_p is not None and result.noninferiority_p < 0.025
+    assert result.cases_needed is not None and result.cases_needed >= 2
 
 
 def test_a_constant_nonzero_difference_has_no_t_test() -> None:
