@@ -95,7 +95,7 @@ def test_a_confidential_set_judged_by_an_api_model_is_refused_nested_parts_too(t
     assert "turnout.yaml:19" in message and "judge model 'gpt-prod'" in message and "confidential" in message
     # and a policy that lists the judge's residency lets it through
     path.write_text(path.read_text() + "    policy: {allowed_residencies: [us]}\n")
-    assert load_config(path).watches["support-watch"].policy.allowed_residencies == ["us"]
+    assert load_config(path).watches["support-watch"].policy.allowed_residencies == ("us",)
 
 
 @pytest.mark.parametrize(("extra", "line", "field", "words"), [
