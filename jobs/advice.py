@@ -94,7 +94,8 @@ def latest_cycle_id(watch: str) -> int:
 
 
 def _failures(counts: Counter[str]) -> FailureCounts:
-    return FailureCounts(errors=counts.get("errors", 0), context_length=counts.get("context_length", 0))
+    return FailureCounts(errors=counts.get("errors", 0), context_length=counts.get("context_length", 0),
+                         refusals=counts.get("refusals", 0))
 
 
 def _model_evidence(spec: ModelSpec, facts: advice.RunFacts) -> ModelEvidence:

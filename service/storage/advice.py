@@ -24,6 +24,7 @@ from service.storage.tables import (
     GoldenSetVersionRow,
     RecommendationRow,
     RunRow,
+    ScoreRow,
     WatchRow,
     utcnow,
 )
@@ -34,7 +35,8 @@ class RunFacts:
     """What one run measured, as the advisor's evidence needs it."""
 
     failures: Counter[str] = field(default_factory=Counter)
-    """Failed completions by kind: `context_length`, or `errors` for every other error."""
+    """Failed completions by kind: `context_length`, or `errors` for every other error; `refusals` counts
+    answers the `refusal` scorer judged to be refusals (when the watch scores with it)."""
     segment_failures: dict[str, Counter[str]] = field(default_factory=dict)
     """The same per case tag."""
     p95_ms: float | None = None
@@ -47,6 +49,10 @@ class RunFacts:
     """Mean completion tokens per answered completion."""
     measured_rps: float | None = None
     """Completions per second of the run's wall time: a lower bound on what one replica serves."""
+
+
+REFUSAL_SCORER = "refusal"
+"""The scorer whose 0 marks an answer as a refusal: a failure of that model in its pair."""
 
 
 def run_facts(session: Session, *, run: RunRow) -> RunFacts:
@@ -76,6 +82,15 @@ def run_facts(session: Session, *, run: RunRow) -> RunFacts:
         if n_in is not None and n_out is not None:
             tokens_in.append(n_in)
             tokens_out.append(n_out)
+    refused = session.exec(select(CaseRow.tags)
+                           .join(CompletionRow, col(CompletionRow.golden_case_id) == CaseRow.id)
+                           .join(ScoreRow, col(ScoreRow.completion_id) == CompletionRow.id)
+                           .where(col(CompletionRow.run_id) == run.id, col(CompletionRow.error).is_(None),
+                                  col(ScoreRow.scorer_name) == REFUSAL_SCORER, col(ScoreRow.value) == 0.0)).all()
+    for tags in refused:
+        failures["refusals"] += 1
+        for tag in tags:
+            segments[tag]["refusals"] += 1
     rps = None
     if run.started_at is not None and run.finished_at is not None and run.n_done:
         seconds = (run.finished_at - run.started_at).total_seconds()

@@ -124,3 +124,26 @@ def test_advise_names_the_watch_when_there_is_nothing_to_show(database_url: str,
 
     assert shown.returncode == 1
     assert "no recommendation for watch 'qa-watch'" in shown.stderr
+
+
+def test_refusals_the_refusal_scorer_finds_are_failures_named_in_the_reasons(
+        database_url: str, tmp_path: Path) -> None:
+    # Given a candidate that refuses every French question, on a watch that also scores with `refusal`
+    def refuses_french(messages: list[dict[str, object]]) -> str:
+        text = str(messages[-1]["content"])
+        number = int(text.split("?")[0].rsplit(" ", 1)[-1])
+        return "I'm sorry, but I can't help with that." if number % 3 == 0 else text.rsplit("ANSWER: ", 1)[-1]
+
+    with OpenAIPeer(models=["prod-model"]) as prod, OpenAIPeer(answer=refuses_french, models=["cand-model"]) as cand:
+        path = write_config(tmp_path, (prod, cand), volume=True)
+        path.write_text(path.read_text().replace("scorers: [{name: contains}]",
+                                                 "scorers: [{name: contains, primary: true}, {name: refusal}]"))
+        assert turnout("apply", "-f", str(path), database_url=database_url).returncode == 0
+        # when a cycle runs
+        ran = turnout("run", "qa-watch", "--json", database_url=database_url)
+    assert ran.returncode == 0, ran.stderr
+    recommendation = json.loads(ran.stdout)["recommendation"]
+    # then the ten refused French cases are the candidate's failures, said so, and it is not advised
+    reasons = " ".join(recommendation["reasons"] + [r for c in recommendation["candidates"] for r in c["reasons"]])
+    assert "10 refusals" in reasons, reasons
+    assert recommendation["cycle_verdict"] != "switch_advisable"
