@@ -102,7 +102,7 @@ def render(template: str, variables: Mapping[str, Any]) -> str:
         return template
     check_template(template)
     try:
-        return _environment().from_string(template).render(dict(variables))
+        return _environment().from_string(template).render({str(k): v for k, v in variables.items()})
     except UndefinedError as exc:
         missing = _missing_name(exc, template, variables)
         raise TemplateError(
