@@ -61,6 +61,8 @@ class Case(BaseModel):
     """An optional document the question is about; the watch's template puts it into the prompt."""
     expected: str | None = None
     """The reference answer, when there is one."""
+    accepted: tuple[str, ...] = ()
+    """Further answers that count as right besides `expected` (e.g. a list of OpenAI-evals ideals)."""
     criteria: str | None = None
     """Grading notes for judges."""
     asserts: tuple[Assertion, ...] = Field(default=(), alias="assert")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,8 @@ from evals.cron import check_cron, check_timezone
 from evals.errors import ConfigError, GoldenSetError
 from evals.goldensets import Format, load_cases, parse_inline_cases
 from evals.goldensets.common import field_name
+from evals.goldensets.mapped import FieldMap, read_mapped
+from evals.goldensets.support import check_supported
 from evals.models import ModelSpec
 from evals.policy import check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
@@ -32,11 +35,17 @@ class GoldenSetDecl(BaseModel):
     format: Format | None = None
     cases: list[Any] | None = None
     privacy: Privacy = "internal"
+    fields: FieldMap | None = None
+    """For a JSONL or CSV file in another shape: which column is each case field."""
+    allow_unsupported: bool = False
+    """Import asserts Turnout cannot run; their cases are then unscorable by `asserts`."""
 
     @model_validator(mode="after")
     def _one_source(self) -> GoldenSetDecl:
         if (self.file is None) == (self.cases is None):
             raise ValueError("give exactly one of 'file' or 'cases'")
+        if self.fields is not None and (self.file is None or self.format not in (None, "jsonl", "csv")):
+            raise ValueError("'fields' maps the columns of a JSONL or CSV `file:`")
         return self
 
 
@@ -116,13 +125,21 @@ class Config:
     golden_sets: dict[str, tuple[GoldenSetDecl, GoldenSet]]
     models: dict[str, ModelSpec]
     watches: dict[str, WatchDecl]
+    notes: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
+    """Per golden set, what `apply` should tell: generated ids, asserts imported as unscorable."""
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
     """Read and check turnout.yaml and every golden-set file it names.
 
+    Args:
+        path: turnout.yaml.
+        allow_unsupported: Import asserts Turnout cannot run in every golden set (as
+            `allow_unsupported: true` does for one); otherwise they are refused, listed per case.
+
     Raises:
-        ConfigError: with file, line and field, for the first problem found.
+        ConfigError: with file, line and field, for the first problem found (ConfigProblems
+            listing every case, for unsupported asserts).
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -140,11 +157,17 @@ def load_config(path: Path) -> Config:
     except ValidationError as exc:
         raise _located_error(exc, located, path) from None
     _check_unique_names(declared, located, path)
-    golden_sets = {decl.name: (decl, _read_golden_set(decl, index, path, located))
-                   for index, decl in enumerate(declared.golden_sets)}
+    golden_sets: dict[str, tuple[GoldenSetDecl, GoldenSet]] = {}
+    notes: dict[str, tuple[str, ...]] = {}
+    for index, decl in enumerate(declared.golden_sets):
+        golden_set, read_notes = _read_golden_set(decl, index, path, located)
+        golden_sets[decl.name] = (decl, golden_set)
+        notes[decl.name] = read_notes + check_supported(
+            golden_set, allowed=allow_unsupported or decl.allow_unsupported,
+            file=decl.file or f"{path}: golden_sets[{index}].cases")
     config = Config(path=path, golden_sets=golden_sets,
                     models={m.name: m for m in declared.models},
-                    watches={w.name: w for w in declared.watches})
+                    watches={w.name: w for w in declared.watches}, notes=notes)
     for index, watch in enumerate(declared.watches):
         _check_watch(config, watch, index, located)
     return config
@@ -183,7 +206,10 @@ def _check_unique_names(declared: ConfigFile, located: Any, path: Path) -> None:
             seen[item.name] = index
 
 
-def _read_golden_set(decl: GoldenSetDecl, index: int, path: Path, located: Any) -> GoldenSet:
+def _read_golden_set(
+    decl: GoldenSetDecl, index: int, path: Path, located: Any
+) -> tuple[GoldenSet, tuple[str, ...]]:
+    notes: tuple[str, ...] = ()
     if decl.cases is not None:
         cases = parse_inline_cases(decl.cases, source=f"{path}: golden_sets[{index}].cases")
     else:
@@ -193,8 +219,15 @@ def _read_golden_set(decl: GoldenSetDecl, index: int, path: Path, located: Any) 
             raise GoldenSetError(f"golden set file {file} does not exist (a `file:` path is relative to "
                                  f"{path.name})", file=path, line=line_of(located, ("golden_sets", index, "file")),
                                  field=f"golden_sets[{index}].file")
-        cases = load_cases(file, format=decl.format)
-    return GoldenSet(name=decl.name, privacy=decl.privacy, cases=cases)
+        if decl.fields is not None:
+            mapped = read_mapped(file, fields=decl.fields)
+            cases = mapped.cases
+            if mapped.generated_ids:
+                notes = (f"{mapped.generated_ids} case id(s) generated from the content hash "
+                         f"(`fields:` maps no id column, or rows lack it)",)
+        else:
+            cases = load_cases(file, format=decl.format)
+    return GoldenSet(name=decl.name, privacy=decl.privacy, cases=cases), notes
 
 
 def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> None:

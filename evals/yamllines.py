@@ -8,6 +8,7 @@ Timestamps stay text, so parsed data is always plain JSON data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -96,14 +97,64 @@ _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def parse_yaml(text: str, *, file: str | Path, error: type[ConfigError] = ConfigError) -> Any:
+class _Yaml12Loader(_LineLoader):
+    """YAML 1.2 core-schema scalars, as js-yaml (and so promptfoo) reads them.
+
+    Only `true`/`false` are booleans (`yes`, `no`, `on`, `off` stay text), integers are decimal,
+    `0o` octal or `0x` hex (`010` is ten), and there are no sexagesimal numbers.
+    """
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}
+
+
+_YAML12_RESOLVERS = [
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", "<"),
+]
+for _tag, _pattern, _first in _YAML12_RESOLVERS:
+    _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _construct_int12(loader: _LineLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0o", "0x")):
+        return int(text, 0)
+    return int(text, 10)
+
+
+def _construct_bool12(loader: _LineLoader, node: yaml.ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() == "true"
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_int12)
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool12)
+
+
+def parse_yaml(
+    text: str, *, file: str | Path, error: type[ConfigError] = ConfigError, version: str = "1.1"
+) -> Any:
     """Parse one YAML document into line-carrying values.
+
+    Args:
+        text: The document.
+        file: For messages.
+        error: The error type to raise.
+        version: `"1.1"` (PyYAML's rules, used for turnout.yaml) or `"1.2"` (the core schema of
+            js-yaml, used for promptfoo files: `yes`/`no` stay text).
 
     Raises:
         ConfigError: (or the subclass *error*) on invalid YAML, with the line YAML reports.
     """
     try:
-        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
+        loader = _Yaml12Loader if version == "1.2" else _LineLoader
+        return yaml.load(text, Loader=loader)  # SafeLoader subclasses: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

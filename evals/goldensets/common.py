@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,7 @@ Locate = Callable[[Loc], int | None]
 M = TypeVar("M", bound=BaseModel)
 
 TURNOUT_HINT = " (a `file:` path is relative to the turnout.yaml that names it)"
-CASE_FIELDS = "id, input, context, expected, criteria, assert, tags, cluster, metadata"
+CASE_FIELDS = "id, input, context, expected, accepted, criteria, assert, tags, cluster, metadata"
 TEXT_FIELDS = ("id", "input", "context", "expected", "criteria", "cluster")
 """Case fields that hold text: readers of untyped formats give them the text as written."""
 
@@ -73,7 +75,7 @@ def read_text(path: Path, *, what: str = "golden-set file", hint: str = TURNOUT_
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise GoldenSetError(
@@ -81,6 +83,23 @@ def read_text(path: Path, *, what: str = "golden-set file", hint: str = TURNOUT_
             file=path,
             line=line,
         ) from None
+    refuse_lfs_pointer(path, text)
+    return text
+
+
+LFS_POINTER = "version https://git-lfs.github.com/spec/v1"
+
+
+def refuse_lfs_pointer(path: Path, text: str) -> None:
+    """Refuse a Git LFS pointer file (what a clone without `git lfs` holds) with the fix.
+
+    Raises:
+        GoldenSetError: When the file is a pointer rather than the data.
+    """
+    if text.lstrip().startswith(LFS_POINTER):
+        raise GoldenSetError(
+            "this is a Git LFS pointer, not the data: run `git lfs pull` in its repository", file=path, line=1
+        )
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
@@ -241,3 +260,12 @@ def finish(found: list[Located], *, file: str | Path) -> tuple[Case, ...]:
                 field=item.label + ".id" if item.label and item.line is None else "id",
             )
     return tuple(item.case for item in found)
+
+
+def slug_text(text: str) -> str:
+    """An id from free text: `Réponse en français` -> `reponse-en-francais`.
+
+    Empty when the text has no Latin letters or digits.
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].rstrip("-")

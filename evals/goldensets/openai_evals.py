@@ -64,6 +64,7 @@ def _sample_to_data(sample: dict[str, Any], *, file: Path, line: int) -> dict[st
                 "must be a string or a list of strings", file=file, line=line, field="ideal"
             )
         data["expected"] = ideal[0] if ideal else None
+        data["accepted"] = ideal[1:]  # every ideal is a right answer, not only the first
         metadata["ideal"] = ideal
     elif ideal is None or isinstance(ideal, str):
         data["expected"] = ideal
@@ -87,7 +88,8 @@ def read_openai_evals(path: Path) -> tuple[Case, ...]:
     """Read an OpenAI-evals samples file.
 
     Ids are `<file stem>-<line number>` unless a sample has an `id`. The first `ideal` answer
-    becomes `expected`; a list of ideals is kept whole in `metadata["ideal"]`.
+    becomes `expected` and the others `accepted` (the exact_match and contains scorers pass on
+    any of them); a list of ideals is also kept whole in `metadata["ideal"]`.
 
     Args:
         path: The samples `.jsonl` file.

@@ -2,7 +2,8 @@
 
 Special columns: `__expected` (also `__expected1`, `__expected2`, ...) holds an assertion in
 promptfoo's short form (`Paris` means equals, `contains: Paris`, `icontains: paris`,
-`grade: ...` for llm-rubric, `is-json`), and `__description` the test's description.
+`grade: ...` for llm-rubric, `is-json`), `__description` the test's description,
+`__threshold` the test's passing threshold and `__metadata:<name>` one metadata entry each.
 """
 
 from __future__ import annotations
@@ -65,11 +66,13 @@ def read_csv_tests(text: str, *, file: Path) -> Iterator[tuple[int, dict[str, An
     for name in columns:
         if (
             name.startswith("__")
-            and name != "__description"
+            and name not in ("__description", "__threshold")
             and not re.fullmatch(r"__expected\d*", name)
+            and not (name.startswith("__metadata:") and len(name) > len("__metadata:"))
         ):
             raise GoldenSetError(
-                "unsupported special column (supported: __expected, __expectedN, __description)",
+                "unsupported special column (supported: __expected, __expectedN, __description, "
+                "__threshold, __metadata:<name>)",
                 file=file,
                 line=header_line,
                 field=name,
@@ -86,4 +89,15 @@ def read_csv_tests(text: str, *, file: Path) -> Iterator[tuple[int, dict[str, An
         ]
         if asserts:
             test["assert"] = asserts
+        if cells.get("__threshold", "").strip():
+            try:
+                test["threshold"] = float(cells["__threshold"])
+            except ValueError:
+                raise GoldenSetError(
+                    f"must be a number, got {cells['__threshold']!r}", file=file, line=line, field="__threshold"
+                ) from None
+        metadata = {name.removeprefix("__metadata:"): value for name, value in cells.items()
+                    if name.startswith("__metadata:") and value.strip()}
+        if metadata:
+            test["metadata"] = metadata
         yield line, test

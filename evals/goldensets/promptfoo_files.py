@@ -21,6 +21,8 @@ from evals.goldensets.template import TemplateError, check_template, render
 from evals.yamllines import LineDict, LineList, parse_yaml, to_plain
 
 CODE_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".ts")
+PROMPT_SUFFIXES = (".txt", ".json", ".yaml", ".yml", ".md", ".j2")
+"""A bare prompt ending in one of these is a prompt file, as in promptfoo."""
 _TESTS_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
 _SEPARATOR = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
 
@@ -67,7 +69,7 @@ def file_ref(ref: str, base: Path) -> list[Path]:
 def parse_data(text: str, *, file: Path) -> Any:
     """Parse a referenced `.json` file as JSON (tabs allowed), anything else as YAML."""
     if file.suffix.lower() != ".json":
-        return parse_yaml(text, file=file, error=GoldenSetError)
+        return parse_yaml(text, file=file, error=GoldenSetError, version="1.2")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -79,19 +81,32 @@ def read_ref(path: Path, *, what: str, config: Path) -> str:
     return read_text(path, what=what, hint=f" (`file://` paths are relative to {config.name})")
 
 
-def _chat(value: Any) -> tuple[tuple[str, str], ...] | None:
-    if (
-        isinstance(value, list)
-        and value
-        and all(
-            isinstance(m, dict)
-            and isinstance(m.get("role"), str)
-            and isinstance(m.get("content"), str)
-            for m in value
-        )
-    ):
-        return tuple((m["role"], m["content"]) for m in value)
+def _content_text(content: Any) -> str | None:
+    # OpenAI-style content blocks: text blocks are joined; any other block cannot be a case input.
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and content and all(isinstance(block, dict) for block in content):
+        kinds = {block.get("type") for block in content}
+        if kinds != {"text"}:
+            other = sorted(str(kind) for kind in kinds - {"text"})
+            raise GoldenSetError(f"chat content blocks of type {', '.join(other)} are not supported; only text")
+        if all(isinstance(block.get("text"), str) for block in content):
+            return "\n".join(block["text"] for block in content)
     return None
+
+
+def _chat(value: Any) -> tuple[tuple[str, str], ...] | None:
+    if not (isinstance(value, list) and value):
+        return None
+    messages: list[tuple[str, str]] = []
+    for m in value:
+        if not (isinstance(m, dict) and isinstance(m.get("role"), str)):
+            return None
+        text = _content_text(m.get("content"))
+        if text is None:
+            return None
+        messages.append((m["role"], text))
+    return tuple(messages)
 
 
 def _prompt(
@@ -109,6 +124,8 @@ def _prompt(
             messages = _chat(json.loads(text))
         except json.JSONDecodeError:
             messages = None
+        except GoldenSetError as exc:
+            raise GoldenSetError(exc.reason, file=file, line=line, field=field) from None
     try:
         for template in [content for _, content in messages] if messages else [text]:
             check_template(template)
@@ -147,7 +164,10 @@ def _prompts_from_file(ref: str, *, label: str | None, config: Path, field: str)
         name = label or ref
         if path.suffix.lower() in (".yaml", ".yml", ".json"):
             value = parse_data(text, file=path)
-            messages = _chat(to_plain(value))
+            try:
+                messages = _chat(to_plain(value))
+            except GoldenSetError as exc:
+                raise GoldenSetError(exc.reason, file=path, line=1, field=field) from None
             if messages is None and not isinstance(value, str):
                 raise GoldenSetError(
                     "a prompt file holds text or a list of {role, content} messages, "
@@ -170,8 +190,17 @@ def _prompts_from_file(ref: str, *, label: str | None, config: Path, field: str)
     return prompts
 
 
+def _looks_like_path(entry: str) -> bool:
+    # promptfoo reads `prompts: [prompts.txt]` as a file, not as the text "prompts.txt".
+    return "\n" not in entry and "{{" not in entry and Path(entry.strip()).suffix.lower() in PROMPT_SUFFIXES
+
+
 def load_prompts(config: LineDict, path: Path) -> list[Prompt]:
-    """The prompts of a promptfoo config, in order."""
+    """The prompts of a promptfoo config, in order.
+
+    A prompt is text, `file://` a prompts file, a bare path ending in one of
+    :data:`PROMPT_SUFFIXES`, a `{raw|id, label}` mapping; `prompts:` may also be `{path: label}`.
+    """
     raw = config.get("prompts")
     if raw is None:
         raise GoldenSetError(
@@ -183,6 +212,11 @@ def load_prompts(config: LineDict, path: Path) -> list[Prompt]:
         entries.item_lines.append(entries.line)
     elif isinstance(raw, LineList):
         entries = raw
+    elif isinstance(raw, LineDict):
+        # promptfoo's `{path: label}` form.
+        for ref, given in raw.items():
+            entries.append({"raw": ref, "label": given} if isinstance(given, str) else ref)
+            entries.item_lines.append(raw.key_lines[ref])
     else:
         raise GoldenSetError(
             f"must be a list of prompts, got {kind_of(raw)}",
@@ -204,7 +238,7 @@ def load_prompts(config: LineDict, path: Path) -> list[Prompt]:
                 line=line,
                 field=field,
             )
-        if entry.startswith("file://"):
+        if entry.startswith("file://") or _looks_like_path(entry):
             prompts.extend(_prompts_from_file(entry, label=label, config=path, field=field))
         else:
             prompts.append(_prompt(entry, label=label, file=str(path), line=line, field=field))

@@ -1,7 +1,10 @@
 """A case's own checks in promptfoo's vocabulary, applied to one answer.
 
-Supported: the deterministic types below and their `not-` negations. Anything else (model-graded
-`llm-rubric`, `javascript`, `python`, `latency`, `cost`, ...) is reported as skipped.
+Supported: the deterministic types below and their `not-` negations, and `cost` / `latency`
+(the value is the most the answer may cost in USD / take in milliseconds), checked on the
+measured completion. Anything else (`javascript`, `python`, `webhook`, ...) is unsupported:
+`turnout apply` refuses it unless told to import it, and then the case is unscorable.
+`llm-rubric` and `similar` are graded by the `judge` and `semantic_similarity` scorers.
 Semantics follow promptfoo: string checks are literal (no trimming), `equals` with an object or
 list value compares parsed JSON, `contains-any`/`-all` take a list or a comma-separated string,
 and `levenshtein` passes within promptfoo's default distance of 5.
@@ -13,10 +16,10 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from evals.cases import Assertion
-from evals.results import Score
+from evals.results import Completion, Score
 from evals.scoring.jsontext import NotJson, find_json_objects, loads_strict, schema_validator, violations
 from evals.scoring.text import clip, levenshtein_within
 
@@ -195,6 +198,40 @@ CHECKS: dict[str, CheckFn] = {
 }
 """Supported assertion types (each also with a `not-` prefix)."""
 
+MEASURED: dict[str, tuple[str, str]] = {"cost": ("cost_usd", "USD"), "latency": ("latency_ms", "ms")}
+"""Checks on what was measured for the answer: the completion attribute and its unit."""
+
+
+DELEGATED: dict[str, str] = {"llm-rubric": "judge", "similar": "semantic_similarity"}
+"""Types another scorer grades: the importer gives it the rubric (`criteria`) or the text (`expected`)."""
+
+
+def is_supported(assertion_type: str) -> bool:
+    """Whether Turnout can run an assertion of this type (here, or through the scorer it is delegated to)."""
+    return (
+        assertion_type in MEASURED
+        or assertion_type in DELEGATED
+        or assertion_type.removeprefix("not-") in CHECKS
+    )
+
+
+def unsupported_types(assertions: Sequence[Assertion]) -> list[str]:
+    """The types among *assertions* that Turnout cannot run, in order."""
+    return [assertion.type for assertion in assertions if not is_supported(assertion.type)]
+
+
+def _measured(assertion: Assertion, completion: Completion) -> Outcome:
+    attribute, unit = MEASURED[assertion.type]
+    limit = assertion.value
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit) or limit < 0:
+        raise InvalidAssertion(f"'{assertion.type}' needs a threshold >= 0 in {unit}, got {limit!r}")
+    seen = getattr(completion, attribute)
+    if seen is None:
+        return Outcome(assertion, None, f"no {assertion.type} was measured for this answer")
+    passed = seen <= limit
+    verdict = "passed" if passed else "failed"
+    return Outcome(assertion, passed, f"{verdict}: {assertion.type} {seen:g} {unit}, at most {limit:g} {unit} allowed")
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -237,8 +274,22 @@ def run_assertion(assertion: Assertion, output: str) -> Outcome:
     return Outcome(assertion, passed, reason)
 
 
-def score_assertions(assertions: Sequence[Assertion], output: str) -> Score:
+def score_assertions(
+    assertions: Sequence[Assertion],
+    output: str,
+    *,
+    completion: Completion | None = None,
+    unsupported: Literal["skip", "unscorable"] = "skip",
+) -> Score:
     """Score *output* by the weighted fraction of supported assertions it passes.
+
+    Args:
+        assertions: The case's checks.
+        output: The answer text.
+        completion: The completion, for `cost` and `latency` checks; without it they are skipped.
+        unsupported: `skip` leaves unsupported types out of the fraction; `unscorable` makes the
+            case unscorable, since a score without one of its checks is not the score promptfoo
+            would give (the `asserts` scorer uses this).
 
     Returns:
         The score; unscorable when there are no assertions, none is supported, all supported
@@ -250,6 +301,16 @@ def score_assertions(assertions: Sequence[Assertion], output: str) -> Score:
     invalid: list[str] = []
     for number, assertion in enumerate(assertions, start=1):
         try:
+            if assertion.type in DELEGATED and unsupported == "unscorable":
+                outcomes.append(Outcome(assertion, None, f"graded by the '{DELEGATED[assertion.type]}' scorer"))
+                continue
+            if assertion.type in MEASURED:
+                outcomes.append(
+                    _measured(assertion, completion)
+                    if completion is not None
+                    else Outcome(assertion, None, f"'{assertion.type}' needs the measured completion (skipped)")
+                )
+                continue
             outcomes.append(run_assertion(assertion, output))
         except InvalidAssertion as exc:
             invalid.append(f"#{number} {assertion.type}: {exc}")
@@ -257,6 +318,10 @@ def score_assertions(assertions: Sequence[Assertion], output: str) -> Score:
     details = {"assertions": [outcome.to_data() for outcome in outcomes]}
     if invalid:
         return Score(value=None, error="invalid assertion(s): " + "; ".join(invalid), details=details)
+    cannot_run = unsupported_types(assertions)
+    if cannot_run and unsupported == "unscorable":
+        reason = f"unsupported assertion(s) imported as unscorable: {', '.join(cannot_run)}"
+        return Score(value=None, error=reason, details=details)
     applied = [outcome for outcome in outcomes if outcome.passed is not None]
     skipped = [outcome.assertion.type for outcome in outcomes if outcome.passed is None]
     if not applied:

@@ -49,6 +49,11 @@ def _expected(case: Case) -> str | None:
     return case.expected if case.expected is not None and case.expected.strip() else None
 
 
+def _accepted(case: Case, expected: str) -> list[str]:
+    # Several right answers (a list of OpenAI-evals ideals): the expected one first.
+    return [expected, *(text for text in case.accepted if text.strip() and text != expected)]
+
+
 @scorer("exact_match", version="1")
 def exact_match(
     *,
@@ -71,10 +76,12 @@ def exact_match(
         expected = _expected(case)
         if expected is None:
             return Score.unscorable(NO_EXPECTED)
-        got, want = normalize_text(answer, **options), normalize_text(expected, **options)
-        if got == want:
-            return Score(value=1.0, explanation="matches the expected answer")
-        return Score(value=0.0, explanation=f"answer {clip(got)!r} differs from expected {clip(want)!r}")
+        got = normalize_text(answer, **options)
+        wanted = [normalize_text(text, **options) for text in _accepted(case, expected)]
+        if got in wanted:
+            which = "the expected answer" if got == wanted[0] else "an accepted answer"
+            return Score(value=1.0, explanation=f"matches {which}")
+        return Score(value=0.0, explanation=f"answer {clip(got)!r} differs from expected {clip(wanted[0])!r}")
 
     return _on_answer(judge)
 
@@ -89,9 +96,12 @@ def contains(*, ignore_case: bool = True, value: str | None = None) -> Scorer:
         needle = fixed if fixed is not None else _expected(case)
         if needle is None:
             return Score.unscorable(f"{NO_EXPECTED} and the scorer has no 'value' option")
-        got, want = unicode_normalized(answer), unicode_normalized(needle).strip()
+        needles = [needle] if fixed is not None else _accepted(case, needle)
+        got = unicode_normalized(answer)
+        wanted = [unicode_normalized(text).strip() for text in needles]
         if fold:
-            got, want = got.casefold(), want.casefold()
+            got, wanted = got.casefold(), [text.casefold() for text in wanted]
+        want = next((text for text in wanted if text in got), wanted[0])
         found = want in got
         verb = "occurs" if found else "does not occur"
         return Score(value=float(found), explanation=f"{clip(want)!r} {verb} in the answer")
@@ -224,11 +234,18 @@ def numeric(*, tolerance: float = 0.0, relative: bool = False) -> Scorer:
     return _on_answer(judge)
 
 
-@scorer("asserts", version="1")
+@scorer("asserts", version="2")
 def asserts() -> Scorer:
-    """Weighted fraction of the case's own promptfoo-style assertions that the answer passes."""
+    """Weighted fraction of the case's own promptfoo-style assertions that the answer passes.
 
-    def judge(case: Case, answer: str) -> Score:
-        return score_assertions(case.asserts, answer)
+    `cost` and `latency` checks read the measured completion; a case with an assertion type
+    Turnout cannot run (imported with `allow_unsupported`) is unscorable rather than scored
+    without it.
+    """
 
-    return _on_answer(judge)
+    async def score(case: Case, completion: Completion, production: Completion | None = None) -> Score:
+        if completion.output is None or not completion.ok:
+            return no_answer(completion)
+        return score_assertions(case.asserts, completion.output, completion=completion, unsupported="unscorable")
+
+    return score

@@ -72,6 +72,8 @@ def semantic_similarity(*, threshold: float | None = None) -> Scorer:
 
     Without `threshold` the value is the cosine (negative cosines count as 0.0); with it, 1.0
     when the cosine reaches the threshold, else 0.0. The cosine is always in the details.
+    A case imported from a promptfoo `similar` assert is compared with that assert's text and,
+    unless the scorer sets its own, its threshold.
     """
     cutoff = _threshold(threshold)
     missing = missing_packages()
@@ -83,7 +85,7 @@ def semantic_similarity(*, threshold: float | None = None) -> Scorer:
     async def score(case: Case, completion: Completion, production: Completion | None = None) -> Score:
         if completion.output is None or not completion.ok:
             return no_answer(completion)
-        expected = case.expected
+        expected, case_cutoff = _target(case)
         if expected is None or not expected.strip():
             return Score.unscorable("case has no expected answer")
         if not completion.output.strip():
@@ -91,11 +93,25 @@ def semantic_similarity(*, threshold: float | None = None) -> Scorer:
         # Encoding takes tens of milliseconds of CPU: keep it off the event loop.
         cosine = await asyncio.to_thread(cosine_similarity, completion.output, expected)
         details: dict[str, Any] = {"cosine": round(cosine, 6), "model": MODEL_NAME}
-        if cutoff is None:
+        limit = cutoff if cutoff is not None else case_cutoff
+        if limit is None:
             return Score(value=min(1.0, max(0.0, cosine)), details=details)
-        passed = cosine >= cutoff
+        passed = cosine >= limit
         relation = ">=" if passed else "<"
-        details["threshold"] = cutoff
-        return Score(value=float(passed), explanation=f"cosine {cosine:.3f} {relation} {cutoff}", details=details)
+        details["threshold"] = limit
+        return Score(value=float(passed), explanation=f"cosine {cosine:.3f} {relation} {limit}", details=details)
 
     return score
+
+
+SIMILARITY_THRESHOLD = "similarity_threshold"
+"""The metadata key where the promptfoo importer keeps a `similar` assert's threshold."""
+
+
+def _target(case: Case) -> tuple[str | None, float | None]:
+    """The text to compare with, and the case's own threshold when it comes from a `similar` assert."""
+    similar = next((a for a in case.asserts if a.type == "similar" and isinstance(a.value, str)), None)
+    if similar is None or (case.expected is not None and case.expected.strip()):
+        return case.expected, None
+    threshold = case.metadata.get(SIMILARITY_THRESHOLD)
+    return similar.value, float(threshold) if isinstance(threshold, int | float) else None

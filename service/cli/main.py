@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("-f", "--file", type=Path, default=Path("turnout.yaml"), help="default: ./turnout.yaml")
     apply.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
     apply.add_argument("--prune", action="store_true", help="soft-delete what the file no longer declares")
+    apply.add_argument("--allow-unsupported", action="store_true",
+                       help="import asserts Turnout cannot run (javascript, python, ...); their cases are unscorable")
 
     run = command("run", cmd_run, "run one cycle of a watch inline (no broker) and print the results")
     run.add_argument("watch")
@@ -143,13 +145,15 @@ def cmd_db_current(_: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    config = load_config(args.file)  # every file is checked before anything is stored
+    # every file is checked before anything is stored
+    config = load_config(args.file, allow_unsupported=args.allow_unsupported)
     _ready()
     with session_scope() as session:
         changes = catalog.apply_config(session, config=config, prune=args.prune)
         if args.dry_run:
             session.rollback()
     output.print_changes(changes, dry_run=args.dry_run)
+    output.print_notes(config.notes)
     return 0
 
 

@@ -69,6 +69,13 @@ def print_changes(changes: list[Change], *, dry_run: bool) -> None:
     _stdout.print(f"{'dry run, nothing changed: ' if dry_run else ''}{summary}", markup=False)
 
 
+def print_notes(notes: dict[str, tuple[str, ...]]) -> None:
+    """What `apply` changed on the way in: generated ids, asserts imported as unscorable."""
+    for name, lines in notes.items():
+        for line in lines:
+            _stdout.print(f"note: golden set {name}: {line}", markup=False)
+
+
 def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 

@@ -1,0 +1,49 @@
+"""Whether Turnout can run every check of a golden set: nothing is dropped without saying so."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from evals.cases import GoldenSet
+from evals.errors import GoldenSetError, ProblemCollector
+from evals.scoring.asserts import unsupported_types
+
+PROBLEM_LIMIT = 20
+"""How many cases with unsupported asserts are listed; the rest are counted."""
+
+
+def check_supported(golden_set: GoldenSet, *, allowed: bool, file: str) -> tuple[str, ...]:
+    """Refuse asserts Turnout cannot run, or, when *allowed*, say how many cases they make unscorable.
+
+    Args:
+        golden_set: The cases read.
+        allowed: `--allow-unsupported` or the golden set's `allow_unsupported: true`.
+        file: Where the cases were read, for the messages.
+
+    Returns:
+        The notes for `apply`'s output (empty when every assert is supported).
+
+    Raises:
+        ConfigProblems: One problem per case with an unsupported assert (GoldenSetError for one).
+    """
+    collector = ProblemCollector(file=file, limit=PROBLEM_LIMIT)
+    kinds: Counter[str] = Counter()
+    cases = 0
+    for case in golden_set.cases:
+        found = unsupported_types(case.asserts)
+        if not found:
+            continue
+        cases += 1
+        kinds.update(found)
+        positions = [f"assert[{i}] {a.type}" for i, a in enumerate(case.asserts) if a.type in found]
+        collector.add(GoldenSetError(
+            f"case {case.id!r}: Turnout cannot run {', '.join(positions)}; remove them, or import them as "
+            "unscorable with `turnout apply --allow-unsupported` (or `allow_unsupported: true` on the golden set)",
+            file=file, field="assert"))  # fmt: skip
+    if not cases:
+        return ()
+    if not allowed:
+        collector.raise_if_any()
+    listed = ", ".join(f"{kind} x{count}" for kind, count in sorted(kinds.items()))
+    return (f"{cases} case(s) carry asserts Turnout cannot run ({listed}); the `asserts` scorer marks them "
+            "unscorable",)
