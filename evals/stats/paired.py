@@ -62,6 +62,9 @@ class PairedComparison:
     """On segments only: `p_value` after Holm's correction across all segments."""
     segments: dict[str, PairedComparison] = field(default_factory=dict)
     """Tag -> the comparison restricted to cases carrying that tag."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Overall only: cases left out of the pairs, by reason (`unscorable`, `not_in_other_version`); a
+    fact of the pairing, not a statistic, so `to_dict` leaves it to the document that names the runs."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; segments add `p_value_holm` and carry no segments of their own."""
@@ -152,7 +155,7 @@ def compare_pairs(
     xb = np.array([case_mean(key, pairs.b[key]) for key in keys], dtype=np.float64)
     codes = cluster_codes(keys, pairs.clusters)
     options = {"margin": margin, "confidence": confidence, "alpha": alpha, "power": power}
-    overall = _compare_arrays(xa, xb, codes, **options)
+    overall = replace(_compare_arrays(xa, xb, codes, **options), left_out=pairs.left_out_counts())
     tags = pairs.tags
     if not tags:
         return overall
@@ -162,7 +165,7 @@ def compare_pairs(
         members = np.array([tag in tags.get(key, ()) for key in keys], dtype=bool)
         segments[tag] = _compare_arrays(xa[members], xb[members], codes[members], **options)
     tested = {tag: seg.p_value for tag, seg in segments.items() if seg.p_value is not None}
-    for tag, p_holm in zip(tested, holm(list(tested.values()))):
+    for tag, p_holm in zip(tested, holm(list(tested.values())), strict=True):
         segments[tag] = replace(segments[tag], p_value_holm=p_holm)
     return replace(overall, segments=segments)
 

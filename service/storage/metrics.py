@@ -13,7 +13,16 @@ from evals.metrics import LatencySummary
 from evals.pairing import ScoreTable
 from service.storage.public import IntervalPublic
 from service.storage.runs import get_run
-from service.storage.tables import CaseRow, ComparisonRow, CompletionRow, RunMetricRow, ScoreRow, utcnow
+from service.storage.tables import (
+    CaseRow,
+    ComparisonRow,
+    CompletionRow,
+    CycleRow,
+    RunMetricRow,
+    RunRow,
+    ScoreRow,
+    utcnow,
+)
 from service.storage.upsert import upsert
 
 if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored metrics do not need it
@@ -21,7 +30,8 @@ if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored m
 
 
 def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable:
-    """The run's values on *scorer_key*, with each case's tags and cluster."""
+    """The run's values on *scorer_key*, with each case's tags and cluster, and the content hashes of
+    every case of the golden-set version it replayed (so runs of two versions pair on shared cases)."""
     rows = session.exec(
         select(CaseRow.content_hash, CaseRow.tags, CaseRow.data, ScoreRow.value)
         .join(CompletionRow, col(CompletionRow.golden_case_id) == CaseRow.id)
@@ -39,7 +49,14 @@ def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable
             unscorable.add(content_hash)
         else:
             values[content_hash].append(float(value))
-    return ScoreTable(values=dict(values), unscorable=frozenset(unscorable), tags=tags, clusters=clusters)
+    version_cases = session.exec(
+        select(CaseRow.content_hash)
+        .join(CycleRow, col(CycleRow.golden_set_version_id) == CaseRow.version_id)
+        .join(RunRow, col(RunRow.cycle_id) == CycleRow.id)
+        .where(RunRow.id == run_id)
+    ).all()
+    return ScoreTable(values=dict(values), unscorable=frozenset(unscorable), tags=tags, clusters=clusters,
+                      cases=frozenset(version_cases))
 
 
 def save_run_metrics(session: Session, *, run_id: int, scorer_key: str, intervals: Mapping[str, Interval]) -> None:
@@ -70,8 +87,10 @@ def save_latency(session: Session, *, run_id: int, latency: LatencySummary) -> N
 
 def comparison_document(*, run_a_id: int, run_b_id: int, scorer_key: str,
                         comparison: PairedComparison) -> dict[str, Any]:
-    """The JSON form of a comparison of run B against run A, as `turnout compare --json` prints it."""
-    return {"run_a": run_a_id, "run_b": run_b_id, "scorer": scorer_key, **comparison.to_dict()}
+    """The JSON form of a comparison of run B against run A, as `turnout compare --json` prints it:
+    with `left_out`, how many cases were not paired and why (`unscorable`, `not_in_other_version`)."""
+    return {"run_a": run_a_id, "run_b": run_b_id, "scorer": scorer_key, **comparison.to_dict(),
+            "left_out": dict(comparison.left_out)}
 
 
 def save_comparison(session: Session, *, run_a_id: int, run_b_id: int, scorer_key: str,
