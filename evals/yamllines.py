@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from evals.errors import ConfigError
+from evals.nesting import TOO_DEEP, too_deep
 
 Loc = tuple[str | int, ...]
 """A path into parsed data: mapping keys and list indexes, e.g. `("assert", 0, "type")`."""
@@ -103,7 +104,9 @@ def parse_yaml(text: str, *, file: str | Path, error: type[ConfigError] = Config
         ConfigError: (or the subclass *error*) on invalid YAML, with the line YAML reports.
     """
     try:
-        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
+        data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no arbitrary objects
+    except RecursionError:
+        raise error(TOO_DEEP, file=file) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -111,6 +114,9 @@ def parse_yaml(text: str, *, file: str | Path, error: type[ConfigError] = Config
         raise error(f"invalid YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid YAML: {exc}", file=file) from None
+    if too_deep(data):
+        raise error(TOO_DEEP, file=file)
+    return data
 
 
 def line_of(data: Any, path: Loc) -> int | None:
