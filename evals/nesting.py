@@ -1,4 +1,5 @@
-"""A bound on how deeply user data may nest, so a hostile or broken file is an error, not a crash."""
+"""Limits on parsed user data (nesting depth, text that is not Unicode), so a hostile or broken file is
+an error, not a crash further down."""
 
 from __future__ import annotations
 
@@ -35,3 +36,38 @@ def nesting_depth(value: Any, *, limit: int = MAX_DEPTH) -> int:
 def too_deep(value: Any) -> bool:
     """Whether *value* nests past `MAX_DEPTH`."""
     return nesting_depth(value) > MAX_DEPTH
+
+
+LONE_SURROGATE = ("a \\uD800-\\uDFFF escape that is not half of a surrogate pair; write the character "
+                  "itself or its full code point")
+"""The message for text holding a lone surrogate (an escape such as `\\ud83d` without its pair)."""
+
+
+def join_surrogates(text: str) -> str | None:
+    """*text* with escaped surrogate pairs (`\\ud83d\\ude00`, as JSON writes them) joined into their
+    character; None when a lone surrogate remains, which no file, database or terminal can encode."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        return None
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) in *value* holds a lone surrogate. Iterative, like `nesting_depth`."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if join_surrogates(item) is None:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from evals.errors import ConfigError
-from evals.nesting import TOO_DEEP, too_deep
+from evals.nesting import LONE_SURROGATE, TOO_DEEP, join_surrogates, too_deep
 
 Loc = tuple[str | int, ...]
 """A path into parsed data: mapping keys and list indexes, e.g. `("assert", 0, "type")`."""
@@ -88,6 +88,14 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return result
 
 
+def _construct_str(loader: _LineLoader, node: yaml.ScalarNode) -> str:
+    # YAML's "\\u" escapes are code points, so JSON-style surrogate pairs arrive split: join them.
+    text = join_surrogates(loader.construct_scalar(node))
+    if text is None:
+        raise yaml.constructor.ConstructorError(None, None, LONE_SURROGATE, node.start_mark)
+    return text
+
+
 def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
     return loader.construct_scalar(node)
 
@@ -95,6 +103,7 @@ def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
 def parse_yaml(text: str, *, file: str | Path, error: type[ConfigError] = ConfigError) -> Any:

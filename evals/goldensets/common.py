@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from evals.cases import Case
 from evals.errors import GoldenSetError
-from evals.nesting import TOO_DEEP, too_deep
+from evals.nesting import LONE_SURROGATE, TOO_DEEP, has_lone_surrogate, too_deep
 from evals.yamllines import Loc
 
 Locate = Callable[[Loc], int | None]
@@ -118,6 +118,8 @@ def parse_json_line(text: str, *, file: str | Path, line: int) -> Any:
     if too_deep(data):
         deep = [key for key, value in data.items() if too_deep([value])] if isinstance(data, dict) else []
         raise GoldenSetError(TOO_DEEP, file=file, line=line, field=deep[0] if deep else None)
+    if has_lone_surrogate(data):
+        raise GoldenSetError(f"invalid text: {LONE_SURROGATE}", file=file, line=line)
     return data
 
 

@@ -99,3 +99,19 @@ def test_malformed_vllm_params_are_refused_at_load_with_the_field(tmp_path: Path
 def test_well_formed_vllm_params_load(tmp_path: Path) -> None:
     path = _with_vllm(tmp_path, "    params: {temperature: 0, max_tokens: 64}\n")
     assert load_config(path).models["local-vllm"].params == {"temperature": 0, "max_tokens": 64}
+
+
+def test_escaped_surrogate_pairs_are_joined_and_lone_ones_refused(tmp_path: Path) -> None:
+    # given JSON-style escapes of an emoji (a surrogate pair) in turnout.yaml and in a JSONL case
+    path = write(tmp_path, extra='    team: "\\ud83d\\ude00"\n')
+    assert load_config(path).watches["support-watch"].team == "\U0001f600"
+    # when an escape is half a pair, then the file and line are named instead of a UnicodeEncodeError
+    path.write_text(path.read_text().replace("\\ude00", ""))
+    with pytest.raises(ConfigError, match="surrogate") as caught:
+        load_config(path)
+    assert caught.value.line == 25
+    path = write(tmp_path)
+    (tmp_path / "cases.jsonl").write_text('{"id": "a", "input": "q\\ud800", "expected": "4"}\n')
+    with pytest.raises(GoldenSetError, match="surrogate") as caught:
+        load_config(path)
+    assert caught.value.line == 1
