@@ -20,6 +20,7 @@ from evals.goldensets.support import check_supported
 from evals.models import ModelSpec
 from evals.policy import check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
+from evals.providers.vllm_batch import engine_args, sampling_args
 from evals.scoring.judge import judge_models
 from evals.scoring.registry import ScorerSpec, primary_spec
 from evals.yamllines import line_of, parse_yaml, to_plain
@@ -68,8 +69,8 @@ class WatchDecl(BaseModel):
     team: str | None = None
     policy: AdvisorPolicy = Field(default_factory=AdvisorPolicy)
     """The advisor's policy: margin, critical segments, volume, SLO, residencies, hysteresis."""
-    alert: dict[str, Any] | None = None
-    """Where alerts go (acted on once alerting lands)."""
+    alert: Any = None
+    """Where alerts would go: refused until alert routing lands, so no one relies on a route never read."""
     misfire: Literal["skip", "run_once"] = "run_once"
     """What to do with slots missed while no scheduler ran (acted on by the scheduler)."""
 
@@ -86,10 +87,20 @@ class WatchDecl(BaseModel):
         check_timezone(value)
         return value
 
+    @field_validator("alert")
+    @classmethod
+    def _alert(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("not supported yet: alert routes are not delivered; remove `alert:` from the watch")
+        return value
+
     @field_validator("template")
     @classmethod
     def _template(cls, value: str) -> str:
-        check_template(value)
+        try:
+            check_template(value)
+        except ConfigError as exc:  # pydantic locates a ValueError: file, line and field
+            raise ValueError(exc.reason) from None
         return value
 
     @model_validator(mode="after")
@@ -157,6 +168,8 @@ def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
     except ValidationError as exc:
         raise _located_error(exc, located, path) from None
     _check_unique_names(declared, located, path)
+    for index, model in enumerate(declared.models):
+        _check_vllm(model, index, path, located)
     golden_sets: dict[str, tuple[GoldenSetDecl, GoldenSet]] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for index, decl in enumerate(declared.golden_sets):
@@ -204,6 +217,19 @@ def _check_unique_names(declared: ConfigFile, located: Any, path: Path) -> None:
                                   file=path, line=line_of(located, (section, index, "name")),
                                   field=f"{section}[{index}].name")
             seen[item.name] = index
+
+
+def _check_vllm(model: ModelSpec, index: int, path: Path, located: Any) -> None:
+    """Refuse at `apply` the `kind: vllm` params and options a GPU worker would refuse at run time."""
+    if model.kind != "vllm":
+        return
+    try:
+        sampling_args(model)
+        engine_args(model)
+    except ConfigError as exc:
+        parts = tuple(exc.field.split(".")) if exc.field else ()
+        raise ConfigError(exc.reason, file=path, line=line_of(located, ("models", index, *parts)),
+                          field=f"models[{index}].{exc.field}" if exc.field else f"models[{index}]") from None
 
 
 def _read_golden_set(

@@ -2,7 +2,10 @@
 
 The rule, in one place: a case the scorer could not judge on either side is left out on both (a
 judge that failed says nothing about either model); a case one side has no score for at all counts
-as that side's failure, 0.0 (a model that could not answer is worse, not excused).
+as that side's failure, 0.0 (a model that could not answer is worse, not excused). Runs of two
+different golden-set versions are paired only on the cases both versions have (by content hash): a
+case added, changed or removed between versions is left out, never a failure of the run that was
+never asked it.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-LeftOut = Literal["unscorable"]
-"""Why a case is not among the pairs: `unscorable`, the scorer could not judge it on one side or both."""
+LeftOut = Literal["unscorable", "not_in_other_version"]
+"""Why a case is not among the pairs: `unscorable`, the scorer could not judge it on one side or both;
+`not_in_other_version`, the runs replayed different golden-set versions and only one of them has it."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class ScoreTable:
     """Case hash → the case's tags (its segments)."""
     clusters: Mapping[str, str | None] = field(default_factory=dict)
     """Case hash → the case's cluster, or None."""
+    cases: frozenset[str] | None = None
+    """Content hashes of every case of the golden-set version the run replayed. Two tables whose
+    `cases` differ come from different versions and pair on the cases both have; None means the same
+    version as the other side (a case it lacks is then its failure)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,15 @@ class Pairs:
     """Paired keys A has no value for, counted as A's failure."""
     failed_b: tuple[str, ...]
     """Paired keys B has no value for, counted as B's failure."""
+    across_versions: bool = False
+    """The runs replayed different golden-set versions: pairs are limited to the cases both have."""
+
+    def left_out_counts(self) -> dict[str, int]:
+        """How many cases were left out, by reason (only reasons that occur)."""
+        counts: dict[str, int] = {}
+        for reason in self.left_out.values():
+            counts[reason] = counts.get(reason, 0) + 1
+        return counts
 
 
 FAILURE: tuple[float, ...] = (0.0,)
@@ -72,9 +89,23 @@ def pair_runs(a: ScoreTable, b: ScoreTable) -> Pairs:
 
     Returns:
         The pairs: every case either side has a value for, less those the scorer could not judge on
-        either side; a side without a value for a paired case counts as failing it.
+        either side, and, when the two tables' `cases` differ (two golden-set versions), less those
+        only one version has; a side without a value for a paired case counts as failing it.
     """
-    left_out: dict[str, LeftOut] = {key: "unscorable" for key in sorted(a.unscorable | b.unscorable)}
+    left_out: dict[str, LeftOut] = {}
+    across = a.cases is not None and b.cases is not None and a.cases != b.cases
+    if across:
+        assert a.cases is not None and b.cases is not None
+        shared = a.cases & b.cases
+        for key in sorted(a.cases ^ b.cases):
+            left_out[key] = "not_in_other_version"
+        # A value for a case its own version does not list cannot be paired either.
+        for key in sorted((set(a.values) | set(b.values) | a.unscorable | b.unscorable) - shared):
+            left_out[key] = "not_in_other_version"
+    unscorable_a = {key for key in a.unscorable if key not in left_out}
+    unscorable_b = {key for key in b.unscorable if key not in left_out}
+    for key in sorted(unscorable_a | unscorable_b):
+        left_out[key] = "unscorable"
     keys = tuple(sorted(key for key in set(a.values) | set(b.values) if key not in left_out))
     failed_a = tuple(key for key in keys if not a.values.get(key))
     failed_b = tuple(key for key in keys if not b.values.get(key))
@@ -84,12 +115,13 @@ def pair_runs(a: ScoreTable, b: ScoreTable) -> Pairs:
         b={key: b.values.get(key) or FAILURE for key in keys},
         tags={**a.tags, **b.tags},
         clusters={**a.clusters, **b.clusters},
-        left_out=left_out,
-        unscorable_a=len(a.unscorable),
-        unscorable_b=len(b.unscorable),
+        left_out=dict(sorted(left_out.items())),
+        unscorable_a=len(unscorable_a),
+        unscorable_b=len(unscorable_b),
         unscorable_reasons=_count_reasons(left_out, a, b),
         failed_a=failed_a,
         failed_b=failed_b,
+        across_versions=across,
     )
 
 
@@ -99,7 +131,7 @@ UNKNOWN_REASON = "no reason stored"
 
 def _count_reasons(left_out: Mapping[str, LeftOut], a: ScoreTable, b: ScoreTable) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for key in left_out:
+    for key in (key for key, why in left_out.items() if why == "unscorable"):
         reason = a.reasons.get(key) if key in a.unscorable else None
         reason = reason or (b.reasons.get(key) if key in b.unscorable else None) or UNKNOWN_REASON
         counts[reason] = counts.get(reason, 0) + 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import string
+
 from evals.cases import Case
 from evals.errors import ConfigError
 
@@ -10,14 +12,23 @@ DEFAULT_TEMPLATE = "{context}\n\n{input}"
 
 
 def check_template(template: str) -> None:
-    """Refuse a template with placeholders other than `{input}` and `{context}`."""
+    """Refuse a template with placeholders other than plain `{input}` and `{context}`.
+
+    Attribute and index lookups (`{input.x}`, `{input[0]}`) are refused too: a case's input is text,
+    and such a template would fail only when the first prompt is built.
+
+    Raises:
+        ConfigError: naming the placeholder and what a template may use.
+    """
+    usable = "it may use only {input} and {context}, and literal braces must be doubled"
     try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        for name in fields:
+            if name not in ("input", "context"):
+                raise ConfigError(f"template {template!r} has the placeholder {{{name}}}; {usable}")
         template.format(input="", context="")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(
-            f"template {template!r} is not usable ({exc!r}); it may use only {{input}} and {{context}}, "
-            "and literal braces must be doubled"
-        ) from None
+        raise ConfigError(f"template {template!r} is not usable ({exc}); {usable}") from None
 
 
 def render_prompt(template: str, *, text: str, context: str | None) -> str:

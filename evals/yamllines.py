@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from evals.errors import ConfigError
+from evals.nesting import LONE_SURROGATE, TOO_DEEP, join_surrogates, too_deep
 
 Loc = tuple[str | int, ...]
 """A path into parsed data: mapping keys and list indexes, e.g. `("assert", 0, "type")`."""
@@ -88,6 +89,14 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return result
 
 
+def _construct_str(loader: _LineLoader, node: yaml.ScalarNode) -> str:
+    # YAML's "\\u" escapes are code points, so JSON-style surrogate pairs arrive split: join them.
+    text = join_surrogates(loader.construct_scalar(node))
+    if text is None:
+        raise yaml.constructor.ConstructorError(None, None, LONE_SURROGATE, node.start_mark)
+    return text
+
+
 def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
     return loader.construct_scalar(node)
 
@@ -95,6 +104,7 @@ def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> str:
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
 class _Yaml12Loader(_LineLoader):
@@ -154,7 +164,9 @@ def parse_yaml(
     """
     try:
         loader = _Yaml12Loader if version == "1.2" else _LineLoader
-        return yaml.load(text, Loader=loader)  # SafeLoader subclasses: no arbitrary objects
+        data = yaml.load(text, Loader=loader)  # SafeLoader subclasses: no arbitrary objects
+    except RecursionError:
+        raise error(TOO_DEEP, file=file) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -162,6 +174,9 @@ def parse_yaml(
         raise error(f"invalid YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid YAML: {exc}", file=file) from None
+    if too_deep(data):
+        raise error(TOO_DEEP, file=file)
+    return data
 
 
 def line_of(data: Any, path: Loc) -> int | None:

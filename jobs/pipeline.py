@@ -31,7 +31,7 @@ from jobs.delivery import Delivery, heartbeat, leased_step
 from jobs.providers import ProviderUnavailable, provider_for
 from jobs.ratelimit import LimitsHub
 from jobs.scoring_context import JudgeProviders, check_judge_privacy, judge_budget, scorer_context
-from service.settings import get_settings
+from service.settings import IN_PROCESS_BROKER, get_settings
 from service.storage import leases, results, runs
 from service.storage.db import StoreUnavailable, session_scope
 from service.storage.tables import FINAL_STATES, RunRow, State
@@ -73,7 +73,7 @@ def limits_hub(*, shared: bool) -> LimitsHub:
     """Rate limits for one event loop: shared through Redis by all workers, or in this process
     (`turnout run`, `turnout up`)."""
     settings = get_settings()
-    return LimitsHub(settings.redis_url if shared and not settings.broker.startswith("memory://") else None)
+    return LimitsHub(settings.redis_url if shared and not settings.broker.startswith(IN_PROCESS_BROKER) else None)
 
 
 async def replay_run(run_id: int, *, delivery: Delivery | None = None, progress: Progress | None = None,

@@ -23,6 +23,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+IN_PROCESS_BROKER = "memory://"
+"""The broker of the embedded default (`turnout up`): Celery's in-process transport."""
+
+
 class Settings(BaseSettings):
     """Turnout's settings. Every field is read from `TURNOUT_<FIELD>` (case-insensitive)."""
 
@@ -34,7 +38,8 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     """Broker and locks for the workers."""
     broker_url: str | None = None
-    """The Celery broker; default: `redis_url`. `turnout up` uses `memory://` (in-process)."""
+    """The Celery broker; default: `redis_url`. `turnout up` sets `IN_PROCESS_BROKER`, and with it
+    every part of the process (rate limits included) stays off Redis."""
     reconcile_after_s: float = 60.0
     """A run or cycle step silent for this long is handed to the queue again."""
     lease_s: float = 45.0

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from evals.cases import Case
 from evals.errors import GoldenSetError
+from evals.nesting import LONE_SURROGATE, TOO_DEEP, has_lone_surrogate, too_deep
 from evals.yamllines import Loc
 
 Locate = Callable[[Loc], int | None]
@@ -126,11 +127,19 @@ def parse_json_line(text: str, *, file: str | Path, line: int) -> Any:
         raise GoldenSetError(f"invalid JSON: {name} is not a JSON number", file=file, line=line)
 
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        data = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
     except json.JSONDecodeError as exc:
         raise GoldenSetError(
             f"invalid JSON: {exc.msg} (column {exc.colno})", file=file, line=line
         ) from None
+    except RecursionError:
+        raise GoldenSetError(TOO_DEEP, file=file, line=line) from None
+    if too_deep(data):
+        deep = [key for key, value in data.items() if too_deep([value])] if isinstance(data, dict) else []
+        raise GoldenSetError(TOO_DEEP, file=file, line=line, field=deep[0] if deep else None)
+    if has_lone_surrogate(data):
+        raise GoldenSetError(f"invalid text: {LONE_SURROGATE}", file=file, line=line)
+    return data
 
 
 def kind_of(value: Any) -> str:

@@ -18,6 +18,7 @@ from evals.errors import GoldenSetError
 from evals.goldensets.common import kind_of, read_text
 from evals.goldensets.promptfoo_csv import read_csv_tests
 from evals.goldensets.template import TemplateError, check_template, render
+from evals.nesting import TOO_DEEP, too_deep
 from evals.yamllines import LineDict, LineList, parse_yaml, to_plain
 
 CODE_SUFFIXES = (".py", ".js", ".mjs", ".cjs", ".ts")
@@ -71,9 +72,14 @@ def parse_data(text: str, *, file: Path) -> Any:
     if file.suffix.lower() != ".json":
         return parse_yaml(text, file=file, error=GoldenSetError, version="1.2")
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise GoldenSetError(f"invalid JSON: {exc.msg}", file=file, line=exc.lineno) from None
+    except RecursionError:
+        raise GoldenSetError(TOO_DEEP, file=file) from None
+    if too_deep(data):
+        raise GoldenSetError(TOO_DEEP, file=file)
+    return data
 
 
 def read_ref(path: Path, *, what: str, config: Path) -> str:
@@ -122,7 +128,7 @@ def _prompt(
     if messages is None and text.lstrip().startswith("["):
         try:
             messages = _chat(json.loads(text))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             messages = None
         except GoldenSetError as exc:
             raise GoldenSetError(exc.reason, file=file, line=line, field=field) from None

@@ -96,6 +96,9 @@ class PairedComparison:
     """Cases the scorer could not judge in B, likewise."""
     unscorable_reasons: dict[str, int] = field(default_factory=dict)
     """Why cases were left out: reason (the score's error) -> cases (`evals.pairing.Pairs`)."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Overall only: cases left out of the pairs, by reason (`unscorable`, `not_in_other_version`); a
+    fact of the pairing, not a statistic, so `to_dict` leaves it to the document that names the runs."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; segments add `p_value_holm` and carry no segments of their own."""
@@ -198,7 +201,7 @@ def compare_pairs(
     codes = cluster_codes(keys, pairs.clusters)
     arrays = partial(_compare_arrays, margin=margin, confidence=confidence, alpha=alpha, power=power, seed=seed)
     overall = replace(arrays(xa, xb, codes), unscorable_a=pairs.unscorable_a, unscorable_b=pairs.unscorable_b,
-                      unscorable_reasons=dict(pairs.unscorable_reasons))
+                      unscorable_reasons=dict(pairs.unscorable_reasons), left_out=pairs.left_out_counts())
     tags = pairs.tags
     if not tags:
         return overall

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from types import FrameType
 
 from service.cli import output
-from service.settings import get_settings
+from service.settings import IN_PROCESS_BROKER, get_settings
 from service.storage import migrate, runs
 from service.storage.db import get_engine, session_scope
 from service.storage.status import status
@@ -66,12 +67,16 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     """API + scheduler + worker in one process, with an in-process broker."""
+    # The settings themselves say the broker is in-process, so every reader of them (rate limits,
+    # the Celery app) stays in this process and none tries the Redis of `TURNOUT_REDIS_URL`.
+    os.environ["TURNOUT_BROKER_URL"] = IN_PROCESS_BROKER
+    get_settings.cache_clear()
     from jobs.celery_app import QUEUES, celery_app
     from jobs.leader import LocalLeadership
     from jobs.scheduler import Scheduler
 
     _log_to_stderr()
-    celery_app.conf.update(broker_url="memory://")  # before anything connects
+    celery_app.conf.update(broker_url=get_settings().broker)  # before anything connects
     worker = celery_app.WorkController(pool_cls="threads", concurrency=args.concurrency, queues=list(QUEUES),
                                        without_heartbeat=True, without_mingle=True, without_gossip=True,
                                        loglevel="WARNING")

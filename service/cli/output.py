@@ -155,3 +155,9 @@ def print_comparison(result: RunComparison) -> None:
                       _num(item.p_value), _num(item.mcnemar_p), _num(item.noninferiority_p),
                       _num(item.min_detectable))
     _stdout.print(table)
+    for reason, n in sorted(comparison.left_out.items()):
+        _stdout.print(f"{n} case{'s' if n != 1 else ''} left out: {_LEFT_OUT.get(reason, reason)}", markup=False)
+
+
+_LEFT_OUT = {"not_in_other_version": "not in the other version",
+             "unscorable": "the scorer could not judge it on one side or both"}

@@ -14,7 +14,16 @@ from evals.metrics import LatencySummary
 from evals.pairing import ScoreTable
 from service.storage.public import IntervalPublic
 from service.storage.runs import get_run
-from service.storage.tables import CaseRow, ComparisonRow, CompletionRow, RunMetricRow, ScoreRow, utcnow
+from service.storage.tables import (
+    CaseRow,
+    ComparisonRow,
+    CompletionRow,
+    CycleRow,
+    RunMetricRow,
+    RunRow,
+    ScoreRow,
+    utcnow,
+)
 from service.storage.upsert import upsert
 
 if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored metrics do not need it
@@ -22,7 +31,8 @@ if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored m
 
 
 def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable:
-    """The run's values on *scorer_key*, with each case's tags and cluster."""
+    """The run's values on *scorer_key*, with each case's tags and cluster, and the content hashes of
+    every case of the golden-set version it replayed (so runs of two versions pair on shared cases)."""
     # sqlmodel's select is typed for at most four columns: SQLAlchemy's own for five.
     rows = session.execute(
         sa.select(col(CaseRow.content_hash), col(CaseRow.tags), col(CaseRow.data), col(ScoreRow.value),
@@ -45,8 +55,14 @@ def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable
                 reasons.setdefault(content_hash, error)
         else:
             values[content_hash].append(float(value))
+    version_cases = session.exec(
+        select(CaseRow.content_hash)
+        .join(CycleRow, col(CycleRow.golden_set_version_id) == CaseRow.version_id)
+        .join(RunRow, col(RunRow.cycle_id) == CycleRow.id)
+        .where(RunRow.id == run_id)
+    ).all()
     return ScoreTable(values=dict(values), unscorable=frozenset(unscorable), reasons=reasons, tags=tags,
-                      clusters=clusters)
+                      clusters=clusters, cases=frozenset(version_cases))
 
 
 def save_run_metrics(session: Session, *, run_id: int, scorer_key: str, intervals: Mapping[str, Interval]) -> None:
@@ -78,11 +94,12 @@ def save_latency(session: Session, *, run_id: int, latency: LatencySummary) -> N
 def comparison_document(*, run_a_id: int, run_b_id: int, scorer_key: str,
                         comparison: PairedComparison) -> dict[str, Any]:
     """The JSON form of a comparison of run B against run A, as `turnout compare --json` prints it: with
-    `unscorable`, how many cases the scorer could not judge on each side and why (they are not in `n_pairs`)."""
+    `unscorable`, how many cases the scorer could not judge on each side and why, and `left_out`, how many
+    cases were not paired, by reason (`unscorable`, `not_in_other_version`); neither is in `n_pairs`."""
     unscorable = {"a": comparison.unscorable_a, "b": comparison.unscorable_b,
                   "reasons": dict(comparison.unscorable_reasons)}
     return {"run_a": run_a_id, "run_b": run_b_id, "scorer": scorer_key, **comparison.to_dict(),
-            "unscorable": unscorable}
+            "unscorable": unscorable, "left_out": dict(comparison.left_out)}
 
 
 def save_comparison(session: Session, *, run_a_id: int, run_b_id: int, scorer_key: str,

@@ -104,3 +104,30 @@ def test_rescore_adds_a_scorer_without_calling_the_model(database_url: str, watc
     assert paris["scores"]['exact_match:{"ignore_case":true}'] == 1.0
     bad = turnout("rescore", str(run_id), "--scorer", "nope", database_url=database_url)
     assert bad.returncode == 1 and "unknown scorer 'nope'" in bad.stderr
+
+
+def test_compare_across_golden_set_versions_pairs_only_the_shared_cases(
+        database_url: str, watch_file: Path, peers: tuple[OpenAIPeer, OpenAIPeer]) -> None:
+    # given a cycle on version 1 (paris, rome, fr, broken)
+    turnout("apply", "-f", str(watch_file), database_url=database_url)
+    first = json.loads(turnout("run", "qa-watch", "--json", database_url=database_url).stdout)
+    # and a cycle on version 2, which drops paris and adds madrid
+    cases = watch_file.parent / "qa.jsonl"
+    kept = [line for line in cases.read_text().splitlines() if '"paris"' not in line]
+    madrid = {"id": "madrid", "input": "Capital of Spain?\nANSWER: Madrid", "expected": "Madrid", "tags": ["lang:en"]}
+    cases.write_text("".join(line + "\n" for line in [*kept, json.dumps(madrid)]))
+    assert turnout("apply", "-f", str(watch_file), database_url=database_url).returncode == 0
+    second = json.loads(turnout("run", "qa-watch", "--json", database_url=database_url).stdout)
+    assert first["golden_set_version"] != second["golden_set_version"]
+    # when production's run on version 1 is compared with the candidate's run on version 2
+    compared = turnout("compare", str(first["runs"][0]["run_id"]), str(second["runs"][1]["run_id"]), "--json",
+                       database_url=database_url)
+    # then the pairs are the three cases both versions have (rome, fr, broken): paris and madrid are
+    # left out as not in the other version, not counted as failures of the run that never had them
+    assert compared.returncode == 0, compared.stderr
+    comparison = json.loads(compared.stdout)
+    assert comparison["n_pairs"] == 3 and comparison["left_out"] == {"not_in_other_version": 2}
+    assert comparison["difference"] == pytest.approx(-1 / 3)   # the candidate still loses Rome
+    table = turnout("compare", str(first["runs"][0]["run_id"]), str(second["runs"][1]["run_id"]),
+                    database_url=database_url)
+    assert "2 cases left out: not in the other version" in table.stdout
