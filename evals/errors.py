@@ -50,3 +50,7 @@ class PolicyViolation(ConfigError):
 
 class UnknownScorer(ConfigError):
     """A scorer spec names a scorer that is not registered, or gives it bad options."""
+
+
+class BadReference(ConfigError):
+    """A drift reference that cannot be compared with the run checked (another golden set, an empty run)."""

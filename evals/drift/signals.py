@@ -14,13 +14,9 @@ from dataclasses import dataclass, field
 
 from scipy import special
 
-from evals.errors import ConfigError
+from evals.errors import BadReference
 from evals.pairing import ScoreTable, pair_runs
 from evals.stats import PairedComparison, compare_pairs
-
-
-class BadReference(ConfigError):
-    """A reference that cannot be compared with the current run (another golden set, an empty run)."""
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from evals.drift.signals import BadReference, CaseRecord, RunSample
+from evals.drift.signals import CaseRecord, RunSample
 from evals.drift.verdict import FIRST_RUN, DataDrift, check_drift
+from evals.errors import BadReference
 from evals.pairing import ScoreTable
 
 KEYS = [f"case{i:02d}" for i in range(40)]
