@@ -18,6 +18,7 @@ from service.settings import get_settings
 from service.storage import drift, runs
 from service.storage.blobs import blob_store
 from service.storage.db import session_scope
+from service.storage.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
                 document["columns"] = data_drift.columns
             drift.save_drift(session, run=run, watch_id=cycle.watch_id, document=document, report_key=report_key)
             checks[run.id or 0] = check
+    prune_reports(watch_id=cycle.watch_id, keep_days=settings.keep_reports_days)
     return checks
 
 
@@ -88,3 +90,40 @@ def snapshot_json(*, watch: str, cycle_id: int, model: str) -> str:
         raise runs.NotFound(f"the drift report of '{model}' in cycle {cycle_id} was pruned or never built "
                             "(only compared runs get one); its verdict and scalars are kept")
     return json.dumps(json.loads(data))
+
+
+def drift_document(*, watch: str, cycle_id: int | None = None, model: str | None = None) -> dict[str, Any]:
+    """The drift checks of a cycle of *watch* (default: its latest checked one), as `turnout drift --json`
+    prints them: `{"watch", "cycle_id", "models": [{"model", "verdict", "reasons", ...}]}`.
+
+    Raises:
+        NotFound: no such watch, cycle check or model.
+    """
+    with session_scope() as session:
+        found, rows = drift.drift_rows(session, watch_name=watch, cycle_id=cycle_id, model=model)
+        models = [{"model": name, **row.document, "report_stored": row.report_key is not None} for name, row in rows]
+    return {"watch": watch, "cycle_id": found, "models": models}
+
+
+def pin_reference(*, watch: str, run_id: int) -> None:
+    """Pin run *run_id* as its model's drift baseline in *watch* (`turnout drift WATCH --pin RUN_ID`).
+
+    Raises:
+        NotFound: no such watch or run.
+        BadReference: the run replayed another golden set, or answered nothing.
+    """
+    with session_scope() as session:
+        drift.pin_reference(session, watch_name=watch, run_id=run_id)
+
+
+def prune_reports(*, watch_id: int, keep_days: int) -> int:
+    """Delete the watch's snapshots older than *keep_days* (their verdicts and scalars stay); returns how many."""
+    with session_scope() as session:
+        store = blob_store(get_settings())
+        expired = drift.expired_reports(session, watch_id=watch_id, keep_days=keep_days, now=utcnow())
+        for row in expired:
+            assert row.report_key is not None
+            store.delete(session, row.report_key)
+            row.report_key = None
+            session.add(row)
+        return len(expired)

@@ -115,3 +115,62 @@ def test_a_pinned_reference_of_another_golden_set_or_empty_is_refused(drift_watc
         session.add(run)
     with pytest.raises(BadReference, match="has no answered case"), session_scope() as session:
         drift.pin_reference(session, watch_name="drift-watch", run_id=run.id or 0)
+
+
+def test_the_cli_prints_the_verdicts_and_writes_the_report(drift_watch: OpenAIPeer, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli.main import main
+
+    cycle()
+    drift_watch.fingerprint = "fp_peer_0002"
+    cycle_id, _ = cycle()
+    capsys.readouterr()
+
+    assert main(["drift", "drift-watch", "--json", "--html", str(tmp_path / "report.html")]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    assert (document["watch"], document["cycle_id"]) == ("drift-watch", cycle_id)
+    (item,) = document["models"]
+    keys = {"model", "verdict", "reasons", "score_change", "ci_low", "ci_high", "output_change_rate",
+            "expected_change_rate", "fingerprint_changed", "probe_p", "drift_share", "judge_kappa"}
+    assert keys <= item.keys() and (item["model"], item["verdict"], item["fingerprint_changed"]) == (
+        "prod", "drifted", True)
+    assert "output_length" in (tmp_path / "report.html").read_text()
+
+
+def test_a_pinned_run_is_the_reference(drift_watch: OpenAIPeer, capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli.main import main
+
+    first, _ = cycle()
+    cycle()
+    with session_scope() as session:
+        pinned = runs.cycle_runs(session, cycle_id=first)[0].id
+
+    assert main(["drift", "drift-watch", "--pin", str(pinned)]) == 0
+    _, document = cycle()
+
+    assert document["reference_run_ids"] == [pinned]
+
+
+def test_old_snapshots_are_pruned_and_their_scalars_stay(drift_watch: OpenAIPeer) -> None:
+    from datetime import timedelta
+
+    from jobs.drift import prune_reports
+    from service.storage.drift_tables import DriftRow
+    from service.storage.tables import utcnow
+
+    cycle()
+    cycle_id, _ = cycle()
+    with session_scope() as session:
+        (_, row), = drift.drift_rows(session, watch_name="drift-watch", cycle_id=cycle_id)[1]
+        row.created_at = utcnow() - timedelta(days=91)
+        session.add(row)
+        watch_id = row.watch_id
+
+    assert prune_reports(watch_id=watch_id, keep_days=90) == 1
+
+    with session_scope() as session:
+        kept = session.get(DriftRow, row.id)
+        assert kept is not None and kept.report_key is None and kept.verdict == "stable"
+    with pytest.raises(runs.NotFound, match="pruned"):
+        snapshot_json(watch="drift-watch", cycle_id=cycle_id, model="prod")
