@@ -50,7 +50,10 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
             if build_report and samples:
                 from evals.drift.report import data_drift_report  # Evidently takes seconds to import
 
-                data_drift, snapshot = data_drift_report(current=current, references=samples)
+                try:
+                    data_drift, snapshot = data_drift_report(current=current, references=samples)
+                except ImportError as exc:  # installed without the `drift` extra: the other signals still run
+                    log.warning("cycle %s: no Evidently report (pip install 'turnout[drift]'): %s", cycle_id, exc)
             try:
                 check = check_drift(current=current, references=samples, margin=recipe.watch.policy.margin,
                                     confidence=recipe.watch.policy.confidence, deterministic=deterministic,
