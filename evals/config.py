@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evals.advisor.policy import AdvisorPolicy
 from evals.cases import GoldenSet, Privacy
 from evals.cron import check_cron, check_timezone
+from evals.drift.settings import DriftSettings
 from evals.errors import ConfigError, GoldenSetError
 from evals.goldensets import Format, load_cases, parse_inline_cases
 from evals.goldensets.common import field_name
@@ -69,6 +70,8 @@ class WatchDecl(BaseModel):
     team: str | None = None
     policy: AdvisorPolicy = Field(default_factory=AdvisorPolicy)
     """The advisor's policy: margin, critical segments, volume, SLO, residencies, hysteresis."""
+    drift: DriftSettings = Field(default_factory=DriftSettings)
+    """Drift checks: reference runs, probe, judge labels, report retention."""
     alert: Any = None
     """Where alerts would go: refused until alert routing lands, so no one relies on a route never read."""
     misfire: Literal["skip", "run_once"] = "run_once"
@@ -276,6 +279,12 @@ def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> 
             if name not in config.models:
                 # Caught here, not on the worker: a scoring step that cannot build its judge never ends.
                 raise fail(f"scorer '{spec.name}': judge model '{name}' is not declared in models", "scorers")
+    labels = watch.drift.judge_labels
+    if labels is not None and not (config.path.parent / labels).is_file():
+        raise ConfigError(f"judge labels file {config.path.parent / labels} does not exist (the path is relative "
+                          f"to {config.path.name})", file=config.path,
+                          line=line_of(located, ("watches", index, "drift", "judge_labels")),
+                          field=f"watches[{index}].drift.judge_labels")
     _, golden_set = config.golden_sets[watch.golden_set]
     models = [config.models[name] for name in (watch.production, *watch.candidates)]
     judges = [config.models[name] for name in judge_models(specs) if name in config.models]

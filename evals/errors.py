@@ -129,3 +129,7 @@ class _Catching:
             self.collector.add(error)
             return True
         return False
+
+
+class BadReference(ConfigError):
+    """A drift reference that cannot be compared with the run checked (another golden set, an empty run)."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWr
 
 from evals.advisor.policy import AdvisorPolicy
 from evals.config import WatchDecl
+from evals.drift.settings import DriftSettings
 from evals.scoring.registry import ScorerSpec
 
 
@@ -27,16 +28,15 @@ class StoredWatch(WatchDecl):
     def _lenient_policy(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> AdvisorPolicy:
         """Keys the policy no longer (or not yet) knows, or values it now refuses, fall back to their
         defaults, so the cycle still loads; the rest of the stored policy is kept."""
-        data = dict(value) if isinstance(value, dict) else {}
-        while True:
-            try:
-                policy: AdvisorPolicy = handler(data)
-                return policy
-            except ValidationError as exc:
-                bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
-                if not bad & data.keys():
-                    return AdvisorPolicy()
-                data = {key: item for key, item in data.items() if key not in bad}
+        policy: AdvisorPolicy = _lenient(value, handler, AdvisorPolicy())
+        return policy
+
+    @field_validator("drift", mode="wrap")
+    @classmethod
+    def _lenient_drift(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> DriftSettings:
+        """The drift settings, read as leniently as the policy."""
+        settings: DriftSettings = _lenient(value, handler, DriftSettings())
+        return settings
 
     def scorer_specs(self) -> list[ScorerSpec]:
         """The scorers as stored, primary marked; not checked against the registry again, so a cycle
@@ -47,6 +47,18 @@ class StoredWatch(WatchDecl):
             specs.append(ScorerSpec(name=str(data["name"]), options=dict(data.get("options") or {}),
                                     primary=bool(data.get("primary"))))
         return specs
+
+
+def _lenient(value: Any, handler: ValidatorFunctionWrapHandler, default: BaseModel) -> Any:
+    data = dict(value) if isinstance(value, dict) else {}
+    while True:
+        try:
+            return handler(data)
+        except ValidationError as exc:
+            bad = {error["loc"][0] for error in exc.errors() if error["loc"]}
+            if not bad & data.keys():
+                return default
+            data = {key: item for key, item in data.items() if key not in bad}
 
 
 class Recipe(BaseModel):

@@ -326,8 +326,10 @@ def analyze_and_close(cycle_id: int) -> str:
         return state
     from jobs.advice import advise_cycle  # scipy is slow to import; only this step needs it
     from jobs.analysis import analyze_cycle
+    from jobs.drift import check_cycle_drift
 
     comparisons = analyze_cycle(cycle_id)
+    check_cycle_drift(cycle_id)
     with session_scope() as session:
         closing, _, _ = closing_state(runs.cycle_runs(session, cycle_id=cycle_id))
     if closing == "finished":  # a failed cycle gets no recommendation: it neither extends nor breaks a streak

@@ -2,7 +2,7 @@
 # The whole test suite, on a fresh machine too: install, start the services, check the layers, types and lint, test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh dev,api,local,embeddings
+scripts/bootstrap.sh dev,api,local,embeddings,drift
 scripts/services.sh
 .venv/bin/lint-imports
 .venv/bin/mypy

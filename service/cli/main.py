@@ -92,6 +92,14 @@ def build_parser() -> argparse.ArgumentParser:
                              "from the stored scores, without a new cycle")
     advise.add_argument("--json", action="store_true", help="print one JSON object")
 
+    drift = command("drift", cmd_drift, "each model's drift verdict in a cycle, with its reasons and report")
+    drift.add_argument("watch")
+    drift.add_argument("--model", help="one model (default: every model of the watch)")
+    drift.add_argument("--cycle", type=int, help="a given cycle (default: the latest checked one)")
+    drift.add_argument("--html", metavar="FILE", help="write the model's Evidently report as HTML")
+    drift.add_argument("--pin", type=int, metavar="RUN_ID", help="pin this run as its model's reference")
+    drift.add_argument("--json", action="store_true", help="print one JSON object")
+
     trigger = command("trigger", ops.cmd_trigger, "enqueue a cycle of a watch now, for the workers")
     trigger.add_argument("watch")
     cancel = command("cancel", ops.cmd_cancel, "cancel a queued or running cycle")
@@ -120,6 +128,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from service.cli.compare import cmd_compare as compare
 
     return compare(args)
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    from service.cli.drift import cmd_drift as drift
+
+    _ready()
+    return drift(args)
 
 
 def cmd_advise(args: argparse.Namespace) -> int:

@@ -372,3 +372,7 @@ class AuditRow(SQLModel, table=True):
     target: str = Field(max_length=400)
     detail: dict[str, Any] = _json()
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# Imported last: the drift tables build on `utcnow` above, and register on the same metadata.
+from service.storage import drift_tables as _drift_tables  # noqa: E402,F401

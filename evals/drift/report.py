@@ -1,0 +1,126 @@
+"""The Evidently data-drift report of a run against its reference runs, on per-case columns.
+
+Columns: the primary score, latency, time to first token, input and output tokens, and descriptors of
+the answer text that work offline (length, words, sentences, share of non-letters, code fences, valid
+JSON), plus the text itself. Evidently is imported here only (it takes seconds), by the caller that
+builds a report. A column Evidently cannot test is reported as untestable with why, never a failure:
+text drift on a small vocabulary (short answers) raises "After pruning, no terms remain".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from evals.drift.signals import RunSample
+from evals.drift.verdict import DataDrift
+
+NUMERIC = ("score", "latency_ms", "ttft_ms", "input_tokens", "output_tokens")
+"""The per-case numeric columns read from the completions and scores."""
+
+TEXT = "output"
+"""The answer text column."""
+
+DESCRIPTORS = ("output_length", "output_words", "output_sentences", "output_non_letter_pct", "output_has_code",
+               "output_is_json")
+"""The columns the text descriptors add."""
+
+PRUNED = "After pruning, no terms remain"
+"""What Evidently's text drift raises on a vocabulary too small to test."""
+
+
+def _frame(samples: Sequence[RunSample]) -> Any:
+    import pandas as pd
+
+    rows = [{"score": case.score, "latency_ms": case.latency_ms, "ttft_ms": case.ttft_ms,
+             "input_tokens": case.input_tokens, "output_tokens": case.output_tokens, TEXT: case.output}
+            for sample in samples for case in sample.cases.values() if case.output is not None]
+    return pd.DataFrame(rows, columns=[*NUMERIC, TEXT])
+
+
+def _descriptors() -> list[Any]:
+    from evidently.descriptors import (
+        Contains,
+        IsValidJSON,
+        NonLetterCharacterPercentage,
+        SentenceCount,
+        TextLength,
+        WordCount,
+    )
+
+    return [TextLength(TEXT, alias="output_length"), WordCount(TEXT, alias="output_words"),
+            SentenceCount(TEXT, alias="output_sentences"),
+            NonLetterCharacterPercentage(TEXT, alias="output_non_letter_pct"),
+            Contains(TEXT, items=["```"], alias="output_has_code"), IsValidJSON(TEXT, alias="output_is_json")]
+
+
+def data_drift_report(*, current: RunSample, references: Sequence[RunSample],
+                      drift_share: float = 0.5) -> tuple[DataDrift, str]:
+    """Build the report of *current* against *references* (their answered cases pooled).
+
+    Args:
+        current: The run checked.
+        references: Its reference runs.
+        drift_share: Evidently's own threshold for its dataset-drift flag (stored in the snapshot).
+
+    Returns:
+        The scalars (drift share, drifted columns, per-column test, value and flag) and the snapshot
+        as JSON text (the blob; HTML is rendered from it on request).
+    """
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    cur, ref = _frame([current]), _frame(references)
+    untestable: dict[str, str] = {}
+    numeric = []
+    for column in NUMERIC:
+        if cur[column].isna().all() or ref[column].isna().all():
+            untestable[column] = "no values on one side"
+        else:
+            numeric.append(column)
+    definition = DataDefinition(numerical_columns=numeric, text_columns=[TEXT])
+    datasets = [Dataset.from_pandas(frame[[*numeric, TEXT]], data_definition=definition, descriptors=_descriptors())
+                for frame in (cur, ref)]
+    columns = [*numeric, *DESCRIPTORS, TEXT]
+    try:
+        snapshot = Report([DataDriftPreset(columns=columns, drift_share=drift_share)]).run(*datasets)
+    except ValueError as exc:
+        if PRUNED not in str(exc):
+            raise
+        untestable[TEXT] = f"text drift not testable: {PRUNED.lower()} (answers too short)"
+        columns.remove(TEXT)
+        snapshot = Report([DataDriftPreset(columns=columns, drift_share=drift_share)]).run(*datasets)
+    return _scalars(snapshot.dict(), untestable), snapshot.dumps()  # the full form, which `render_html` loads
+
+
+def _scalars(data: dict[str, Any], untestable: dict[str, str]) -> DataDrift:
+    columns: dict[str, dict[str, Any]] = {column: {"untestable": why} for column, why in untestable.items()}
+    share = None
+    for metric in data.get("metrics", []):
+        config = metric.get("config", {})
+        kind = str(config.get("type", ""))
+        if kind.endswith("DriftedColumnsCount"):
+            share = float(metric["value"]["share"])
+        elif kind.endswith("ValueDrift"):
+            method, threshold, value = str(config.get("method", "")), float(config["threshold"]), metric["value"]
+            if value is None:
+                columns[config["column"]] = {"untestable": f"{method} gave no value"}
+                continue
+            # p-values drift below the threshold; distances and scores above it
+            drifted = value < threshold if method.endswith("p_value") else value >= threshold
+            columns[config["column"]] = {"test": method, "value": float(value), "threshold": threshold,
+                                         "drifted": bool(drifted)}
+    drifted_columns = tuple(sorted(column for column, result in columns.items() if result.get("drifted")))
+    tested = [result for result in columns.values() if "drifted" in result]
+    if tested:
+        share = len(drifted_columns) / len(tested)
+    return DataDrift(drift_share=share if tested else None, drifted_columns=drifted_columns, columns=columns)
+
+
+def render_html(snapshot_json: str) -> str:
+    """The report's HTML, rendered from a stored snapshot."""
+    from evidently.core.report import Snapshot
+
+    snapshot = Snapshot.loads(snapshot_json)
+    html: str = snapshot.get_html_str(as_iframe=False)
+    return html

@@ -1,0 +1,132 @@
+"""The drift step: each model's run of a cycle against its reference runs, its verdict stored.
+
+Runs in every cycle's analysis step (inline in `turnout run` too). A model whose run failed gets no
+check; a reference that cannot be compared (it shares no case) is logged and the model skipped, so
+one bad pin never fails a cycle.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from evals.drift.verdict import DriftCheck, check_drift
+from evals.errors import BadReference
+from evals.models import ModelSpec
+from service.settings import get_settings
+from service.storage import drift, runs
+from service.storage.blobs import blob_store
+from service.storage.db import session_scope
+from service.storage.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, DriftCheck]:
+    """Check every answered run of cycle *cycle_id* for drift and store the verdicts.
+
+    Args:
+        cycle_id: A cycle whose runs are scored.
+        build_report: Also build and store the Evidently report of each compared run.
+
+    Returns:
+        Run id -> its check.
+    """
+    checks: dict[int, DriftCheck] = {}
+    with session_scope() as session:
+        cycle = runs.get_cycle(session, cycle_id=cycle_id)
+        recipe = runs.recipe(cycle)
+        settings, key = recipe.watch.drift, recipe.primary.key
+        store = blob_store(get_settings())
+        for run in runs.cycle_runs(session, cycle_id=cycle_id):
+            if run.state != "finished":
+                continue
+            references = drift.reference_runs(session, run=run, k=settings.reference_runs)
+            current = drift.run_sample(session, run=run, scorer_key=key)
+            samples = [drift.run_sample(session, run=ref, scorer_key=key) for ref in references]
+            deterministic = _temperature(run.model_spec) == 0
+            data_drift, snapshot = None, None
+            if build_report and samples:
+                from evals.drift.report import data_drift_report  # Evidently takes seconds to import
+
+                try:
+                    data_drift, snapshot = data_drift_report(current=current, references=samples)
+                except ImportError as exc:  # installed without the `drift` extra: the other signals still run
+                    log.warning("cycle %s: no Evidently report (pip install 'turnout[drift]'): %s", cycle_id, exc)
+            try:
+                check = check_drift(current=current, references=samples, margin=recipe.watch.policy.margin,
+                                    confidence=recipe.watch.policy.confidence, deterministic=deterministic,
+                                    data_drift=data_drift, drift_share=settings.drift_share)
+            except BadReference as exc:
+                log.warning("cycle %s, run %s: no drift check: %s", cycle_id, run.id, exc)
+                continue
+            report_key = None
+            if snapshot is not None:
+                report_key = f"drift/{cycle.watch_id}/{cycle_id}/{run.model_id}.json"
+                store.put(session, report_key, snapshot.encode())
+            document = check.to_dict()
+            if data_drift is not None:
+                document["columns"] = data_drift.columns
+            drift.save_drift(session, run=run, watch_id=cycle.watch_id, document=document, report_key=report_key)
+            checks[run.id or 0] = check
+    prune_reports(watch_id=cycle.watch_id, keep_days=settings.keep_reports_days)
+    return checks
+
+
+def _temperature(spec: dict[str, Any]) -> float | None:
+    value = ModelSpec.model_validate(spec).params.get("temperature")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def snapshot_json(*, watch: str, cycle_id: int, model: str) -> str:
+    """The stored Evidently snapshot of *model*'s check in cycle *cycle_id*, as JSON text.
+
+    Raises:
+        NotFound: no such check, or its report was pruned or never built.
+    """
+    with session_scope() as session:
+        _, rows = drift.drift_rows(session, watch_name=watch, cycle_id=cycle_id, model=model)
+        row = rows[0][1]
+        data = None if row.report_key is None else blob_store(get_settings()).get(session, row.report_key)
+    if data is None:
+        raise runs.NotFound(f"the drift report of '{model}' in cycle {cycle_id} was pruned or never built "
+                            "(only compared runs get one); its verdict and scalars are kept")
+    return json.dumps(json.loads(data))
+
+
+def drift_document(*, watch: str, cycle_id: int | None = None, model: str | None = None) -> dict[str, Any]:
+    """The drift checks of a cycle of *watch* (default: its latest checked one), as `turnout drift --json`
+    prints them: `{"watch", "cycle_id", "models": [{"model", "verdict", "reasons", ...}]}`.
+
+    Raises:
+        NotFound: no such watch, cycle check or model.
+    """
+    with session_scope() as session:
+        found, rows = drift.drift_rows(session, watch_name=watch, cycle_id=cycle_id, model=model)
+        models = [{"model": name, **row.document, "report_stored": row.report_key is not None} for name, row in rows]
+    return {"watch": watch, "cycle_id": found, "models": models}
+
+
+def pin_reference(*, watch: str, run_id: int) -> None:
+    """Pin run *run_id* as its model's drift baseline in *watch* (`turnout drift WATCH --pin RUN_ID`).
+
+    Raises:
+        NotFound: no such watch or run.
+        BadReference: the run replayed another golden set, or answered nothing.
+    """
+    with session_scope() as session:
+        drift.pin_reference(session, watch_name=watch, run_id=run_id)
+
+
+def prune_reports(*, watch_id: int, keep_days: int) -> int:
+    """Delete the watch's snapshots older than *keep_days* (their verdicts and scalars stay); returns how many."""
+    with session_scope() as session:
+        store = blob_store(get_settings())
+        expired = drift.expired_reports(session, watch_id=watch_id, keep_days=keep_days, now=utcnow())
+        for row in expired:
+            assert row.report_key is not None
+            store.delete(session, row.report_key)
+            row.report_key = None
+            session.add(row)
+        return len(expired)

@@ -1,0 +1,50 @@
+"""The `drift:` settings of a watch: defaults, and bad values that name file, line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evals.config import load_config
+from evals.errors import ConfigError
+from evals.recipe import StoredWatch
+from tests.evals.test_config import write
+
+
+def test_every_drift_setting_has_its_default(tmp_path: Path) -> None:
+    drift = load_config(write(tmp_path)).watches["support-watch"].drift
+
+    assert (drift.reference_runs, drift.probe, drift.judge_labels, drift.judge_every, drift.keep_reports_days) == (
+        3, None, None, 5, 90)
+
+
+def test_a_probe_and_labels_load(tmp_path: Path) -> None:
+    (tmp_path / "labels.jsonl").write_text("{}\n")
+    extra = "    drift: {reference_runs: 5, probe: {cases: 10}, judge_labels: labels.jsonl}\n"
+
+    drift = load_config(write(tmp_path, extra=extra)).watches["support-watch"].drift
+
+    assert drift.reference_runs == 5 and drift.probe is not None
+    assert (drift.probe.cases, drift.probe.samples, drift.probe.temperature) == (10, 10, 1.0)
+
+
+@pytest.mark.parametrize(("extra", "field"), [
+    ("    drift: {reference_runs: 0}\n", "watches[0].drift.reference_runs"),
+    ("    drift: {judge_every: -2}\n", "watches[0].drift.judge_every"),
+    ("    drift: {keep_report_days: 30}\n", "watches[0].drift.keep_report_days"),
+    ("    drift: {probe: {samples: 1}}\n", "watches[0].drift.probe.samples"),
+    ("    drift: {judge_labels: missing.jsonl}\n", "watches[0].drift.judge_labels"),
+])
+def test_a_bad_drift_setting_names_file_line_and_field(tmp_path: Path, extra: str, field: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, extra=extra))
+
+    assert caught.value.field == field and caught.value.line == 25
+
+
+def test_a_stored_watch_keeps_loading_with_a_drift_value_it_now_refuses() -> None:
+    watch = StoredWatch.model_validate({"name": "w", "golden_set": "g", "production": "p", "scorers": ["exact_match"],
+                                        "drift": {"reference_runs": 0, "judge_every": 7, "someday": 1}})
+
+    assert (watch.drift.reference_runs, watch.drift.judge_every) == (3, 7)

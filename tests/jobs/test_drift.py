@@ -1,0 +1,176 @@
+"""Drift through whole cycles against the OpenAI peer at temperature 0: unchanged is `stable`,
+each planted change is `drifted` with its reason, and the stored snapshot renders to HTML."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from evals.config import load_config
+from evals.drift.report import render_html
+from evals.drift.verdict import FIRST_RUN
+from evals.errors import BadReference
+from jobs import pipeline
+from jobs.drift import snapshot_json
+from service.storage import catalog, drift, runs
+from service.storage.db import session_scope
+from tests.peers.openai_peer import OpenAIPeer, default_answer
+
+CASES = [{"id": f"{lang}{i}", "input": f"Question {i} [{lang}]?\nANSWER: Answer {i} in {lang}",
+          "expected": f"Answer {i}", "tags": [f"lang:{lang}"]} for lang in ("en", "fr") for i in range(20)]
+
+CONFIG = """\
+golden_sets:
+  - {{name: drift-set, file: cases.jsonl, privacy: internal}}
+models:
+  - {{name: prod, base_url: "{url}", model: peer-model, params: {{temperature: 0}}, max_retries: 1, timeout_s: 5,
+     hosting: api}}
+watches:
+  - {{name: drift-watch, golden_set: drift-set, production: prod, scorers: [contains]}}
+"""
+
+
+@pytest.fixture
+def peer() -> Iterator[OpenAIPeer]:
+    with OpenAIPeer() as server:
+        yield server
+
+
+@pytest.fixture
+def drift_watch(database_url: str, tmp_path: Path, peer: OpenAIPeer) -> OpenAIPeer:
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(case) + "\n" for case in CASES))
+    (tmp_path / "turnout.yaml").write_text(CONFIG.format(url=peer.base_url))
+    with session_scope() as session:
+        catalog.apply_config(session, config=load_config(tmp_path / "turnout.yaml"))
+    return peer
+
+
+def cycle() -> tuple[int, dict[str, object]]:
+    cycle_id = pipeline.start_cycle(watch="drift-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    with session_scope() as session:
+        _, rows = drift.drift_rows(session, watch_name="drift-watch", cycle_id=cycle_id)
+        return cycle_id, rows[0][1].document
+
+
+def test_an_unchanged_endpoint_stays_stable_cycle_after_cycle(drift_watch: OpenAIPeer) -> None:
+    # the first cycle is the reference
+    _, first = cycle()
+    assert first["verdict"] == "stable" and [r["message"] for r in first["reasons"]] == [FIRST_RUN]  # type: ignore[index]
+    # then, cycle after cycle, nothing changes and nothing alarms
+    for _ in range(3):
+        _, document = cycle()
+        assert document["verdict"] == "stable", document["reasons"]
+        assert document["output_change_rate"] == 0.0 and document["score_change"] == 0.0
+        # a local server's latency does move between cycles; what the model answered does not
+        assert not set(document["drifted_columns"]) - {"latency_ms", "ttft_ms"}  # type: ignore[arg-type]
+
+
+def _french_wrong(messages: list[dict[str, object]]) -> str:
+    answer = default_answer(messages)  # type: ignore[arg-type]
+    return "Je ne sais pas" if "[fr]" in str(messages[-1]["content"]) else answer
+
+
+def _longer(messages: list[dict[str, object]]) -> str:
+    return default_answer(messages) + ". And here is a much longer explanation of the answer, at length."  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("plant", "kind"), [
+    (lambda peer: setattr(peer, "answer", _french_wrong), "segment_score"),
+    (lambda peer: setattr(peer, "fingerprint", "fp_peer_0002"), "fingerprint"),
+    (lambda peer: setattr(peer, "answer", _longer), "output_change"),
+])
+def test_a_planted_change_drifts_with_its_reason(drift_watch: OpenAIPeer, plant: Callable[[OpenAIPeer], None],
+                                                 kind: str) -> None:
+    cycle()
+    cycle()
+    plant(drift_watch)
+
+    _, document = cycle()
+
+    assert document["verdict"] == "drifted"
+    assert kind in {reason["kind"] for reason in document["reasons"]}  # type: ignore[attr-defined]
+
+
+def test_longer_outputs_drift_in_the_evidently_report_which_renders_to_html(drift_watch: OpenAIPeer) -> None:
+    cycle()
+    drift_watch.answer = _longer
+
+    cycle_id, document = cycle()
+
+    assert "output_length" in document["drifted_columns"]  # type: ignore[operator]
+    html = render_html(snapshot_json(watch="drift-watch", cycle_id=cycle_id, model="prod"))
+    assert "<html" in html.lower() and "output_length" in html
+
+
+def test_a_pinned_reference_of_another_golden_set_or_empty_is_refused(drift_watch: OpenAIPeer) -> None:
+    cycle_id, _ = cycle()
+    with session_scope() as session:
+        run = runs.cycle_runs(session, cycle_id=cycle_id)[0]
+        run.n_errors = run.n_done
+        session.add(run)
+    with pytest.raises(BadReference, match="has no answered case"), session_scope() as session:
+        drift.pin_reference(session, watch_name="drift-watch", run_id=run.id or 0)
+
+
+def test_the_cli_prints_the_verdicts_and_writes_the_report(drift_watch: OpenAIPeer, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli.main import main
+
+    cycle()
+    drift_watch.fingerprint = "fp_peer_0002"
+    cycle_id, _ = cycle()
+    capsys.readouterr()
+
+    assert main(["drift", "drift-watch", "--json", "--html", str(tmp_path / "report.html")]) == 0
+
+    document = json.loads(capsys.readouterr().out)
+    assert (document["watch"], document["cycle_id"]) == ("drift-watch", cycle_id)
+    (item,) = document["models"]
+    keys = {"model", "verdict", "reasons", "score_change", "ci_low", "ci_high", "output_change_rate",
+            "expected_change_rate", "fingerprint_changed", "probe_p", "drift_share", "judge_kappa"}
+    assert keys <= item.keys() and (item["model"], item["verdict"], item["fingerprint_changed"]) == (
+        "prod", "drifted", True)
+    assert "output_length" in (tmp_path / "report.html").read_text()
+
+
+def test_a_pinned_run_is_the_reference(drift_watch: OpenAIPeer, capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli.main import main
+
+    first, _ = cycle()
+    cycle()
+    with session_scope() as session:
+        pinned = runs.cycle_runs(session, cycle_id=first)[0].id
+
+    assert main(["drift", "drift-watch", "--pin", str(pinned)]) == 0
+    _, document = cycle()
+
+    assert document["reference_run_ids"] == [pinned]
+
+
+def test_old_snapshots_are_pruned_and_their_scalars_stay(drift_watch: OpenAIPeer) -> None:
+    from datetime import timedelta
+
+    from jobs.drift import prune_reports
+    from service.storage.drift_tables import DriftRow
+    from service.storage.tables import utcnow
+
+    cycle()
+    cycle_id, _ = cycle()
+    with session_scope() as session:
+        (_, row), = drift.drift_rows(session, watch_name="drift-watch", cycle_id=cycle_id)[1]
+        row.created_at = utcnow() - timedelta(days=91)
+        session.add(row)
+        watch_id = row.watch_id
+
+    assert prune_reports(watch_id=watch_id, keep_days=90) == 1
+
+    with session_scope() as session:
+        kept = session.get(DriftRow, row.id)
+        assert kept is not None and kept.report_key is None and kept.verdict == "stable"
+    with pytest.raises(runs.NotFound, match="pruned"):
+        snapshot_json(watch="drift-watch", cycle_id=cycle_id, model="prod")
