@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from scipy import special
 
-from evals.stats.bootstrap import bca_interval
+from evals.stats.bootstrap import Resampler, bca_interval
 from evals.stats.estimate import (
     case_means,
     check_probability,
@@ -97,6 +97,7 @@ def summarize(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    resampler: Resampler | None = None,
 ) -> Interval:
     """The mean per-case score with a confidence interval.
 
@@ -107,6 +108,8 @@ def summarize(
         confidence: Coverage of the interval.
         resamples: Bootstrap resamples, when the bootstrap is the method.
         seed: Bootstrap seed; the same data always give the same interval.
+        resampler: Shares the bootstrap's drawn indices with other runs of as many cases; the interval
+            is the same with or without it.
 
     Returns:
         The interval; with no case everything is None ("none"), with one case only the mean is set.
@@ -138,7 +141,7 @@ def summarize(
         low, high = wilson_interval(int(x.sum()), n, confidence)
     elif bounded and abs(skewness(x)) > SKEWED:
         method = "bootstrap"
-        low, high = bca_interval(x, confidence=confidence, resamples=resamples, seed=seed)
+        low, high = bca_interval(x, confidence=confidence, resamples=resamples, seed=seed, resampler=resampler)
     else:
         method = "t"
         estimate = estimate_mean(x)
@@ -157,6 +160,7 @@ def summarize_segments(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    resampler: Resampler | None = None,
 ) -> dict[str, Interval]:
     """`summarize` for each segment: the cases carrying one tag.
 
@@ -167,6 +171,7 @@ def summarize_segments(
         confidence: As for `summarize`.
         resamples: As for `summarize`.
         seed: As for `summarize`.
+        resampler: As for `summarize`.
 
     Returns:
         Tag -> interval, in tag order.
@@ -175,6 +180,6 @@ def summarize_segments(
     for tag in sorted({tag for case_tags in tags.values() for tag in case_tags}):
         members = {key: reps for key, reps in values.items() if tag in tags.get(key, ())}
         segments[tag] = summarize(
-            members, clusters=clusters, confidence=confidence, resamples=resamples, seed=seed
+            members, clusters=clusters, confidence=confidence, resamples=resamples, seed=seed, resampler=resampler
         )
     return segments
