@@ -17,10 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from scipy import special
 
 from evals.stats.bootstrap import Resampler, bca_interval
 from evals.stats.estimate import (
+    FloatArray,
     case_means,
     check_probability,
     cluster_codes,
@@ -116,6 +118,19 @@ def summarize(
     """
     check_probability("confidence", confidence)
     keys, x = case_means(values)
+    return _summarize(keys, x, clusters, confidence=confidence, resamples=resamples, seed=seed, resampler=resampler)
+
+
+def _summarize(
+    keys: Sequence[str],
+    x: FloatArray,
+    clusters: Mapping[str, str | None] | None,
+    *,
+    confidence: float,
+    resamples: int,
+    seed: int,
+    resampler: Resampler | None,
+) -> Interval:
     n = len(x)
     if n == 0:
         return Interval(mean=None, ci_low=None, ci_high=None, n=0, n_clusters=None, method="none")
@@ -176,10 +191,13 @@ def summarize_segments(
     Returns:
         Tag -> interval, in tag order.
     """
+    check_probability("confidence", confidence)
+    # Average each tagged case once; a segment is a subset of those, in the same (sorted) order.
+    keys, x = case_means({key: reps for key, reps in values.items() if tags.get(key)})
     segments: dict[str, Interval] = {}
     for tag in sorted({tag for case_tags in tags.values() for tag in case_tags}):
-        members = {key: reps for key, reps in values.items() if tag in tags.get(key, ())}
-        segments[tag] = summarize(
-            members, clusters=clusters, confidence=confidence, resamples=resamples, seed=seed, resampler=resampler
-        )
+        members = np.array([tag in tags[key] for key in keys], dtype=bool)
+        segment_keys = [key for key, member in zip(keys, members, strict=True) if member]
+        segments[tag] = _summarize(segment_keys, x[members], clusters, confidence=confidence, resamples=resamples,
+                                   seed=seed, resampler=resampler)
     return segments
