@@ -28,7 +28,7 @@ from evals.cases import sha256_hex
 from evals.models import ModelSpec
 from evals.pairing import pair_runs
 from evals.recipe import StoredWatch
-from evals.stats import PairedComparison, compare_pairs
+from evals.stats import PairedComparison, Resampler, compare_pairs
 from service.storage import advice, metrics, runs
 from service.storage.db import session_scope
 from service.storage.public import RecommendationPublic
@@ -67,9 +67,11 @@ def advise_cycle(
         if comparisons is None:
             table_a = metrics.score_table(session, run_id=production.id or 0, scorer_key=key)
             comparisons = {}
+            resampler = Resampler()
             for run in candidates:
                 pairs = pair_runs(table_a, metrics.score_table(session, run_id=run.id or 0, scorer_key=key))
-                comparisons[run.id or 0] = compare_pairs(pairs, margin=policy.margin, confidence=policy.confidence)
+                comparisons[run.id or 0] = compare_pairs(pairs, margin=policy.margin, confidence=policy.confidence,
+                                                        resampler=resampler)
                 metrics.save_comparison(session, run_a_id=production.id or 0, run_b_id=run.id or 0,
                                         scorer_key=key, comparison=comparisons[run.id or 0])
         specs = {run.id: _spec(session, run, current=current) for run in cycle_runs}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from evals.metrics import summarize_latency
 from evals.pairing import ScoreTable, pair_runs
-from evals.stats import Interval, PairedComparison, compare_pairs, summarize, summarize_segments
+from evals.stats import Interval, PairedComparison, Resampler, compare_pairs, summarize, summarize_segments
 from service.storage import metrics, results, runs
 from service.storage.db import session_scope
 
@@ -27,12 +27,14 @@ def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
         latencies = {run.id: results.run_latencies(session, run=run) for run in cycle_runs}
     production = next((run for run in cycle_runs if run.role == "production"), None)
     primary_comparisons: dict[int, PairedComparison] = {}
+    # Runs and comparisons of the cycle resample the same cases: draw the bootstrap's indices once.
+    resampler = Resampler()
     with session_scope() as session:
         for run in cycle_runs:
             metrics.save_latency(session, run_id=run.id or 0, latency=summarize_latency(latencies[run.id]))
             for spec in specs:
                 metrics.save_run_metrics(session, run_id=run.id or 0, scorer_key=spec.key,
-                                         intervals=run_intervals(tables[(run.id, spec.key)]))
+                                         intervals=run_intervals(tables[(run.id, spec.key)], resampler=resampler))
         if production is None:
             return primary_comparisons
         for run in cycle_runs:
@@ -40,7 +42,7 @@ def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
                 continue
             for spec in specs:
                 comparison = paired(tables[(production.id, spec.key)], tables[(run.id, spec.key)],
-                                    margin=policy.margin, confidence=policy.confidence)
+                                    margin=policy.margin, confidence=policy.confidence, resampler=resampler)
                 metrics.save_comparison(session, run_a_id=production.id or 0, run_b_id=run.id or 0,
                                         scorer_key=spec.key, comparison=comparison)
                 if spec.key == primary:
@@ -48,13 +50,34 @@ def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
     return primary_comparisons
 
 
-def run_intervals(table: ScoreTable) -> dict[str, Interval]:
-    """`{"": whole run, TAG: segment}` intervals of one run's values."""
-    intervals = {"": summarize(table.values, clusters=table.clusters)}
-    intervals.update(summarize_segments(table.values, tags=table.tags, clusters=table.clusters))
+def run_intervals(table: ScoreTable, *, resampler: Resampler | None = None) -> dict[str, Interval]:
+    """`{"": whole run, TAG: segment}` intervals of one run's values.
+
+    Args:
+        table: The run's scores on one scorer, with tags and clusters.
+        resampler: Shares the bootstrap's drawn indices with the cycle's other runs (same numbers).
+    """
+    intervals = {"": summarize(table.values, clusters=table.clusters, resampler=resampler)}
+    intervals.update(summarize_segments(table.values, tags=table.tags, clusters=table.clusters,
+                                        resampler=resampler))
     return intervals
 
 
-def paired(a: ScoreTable, b: ScoreTable, *, margin: float, confidence: float = 0.95) -> PairedComparison:
-    """The comparison of B against A (B − A), on the pairs `evals.pairing.pair_runs` makes."""
-    return compare_pairs(pair_runs(a, b), margin=margin, confidence=confidence)
+def paired(
+    a: ScoreTable,
+    b: ScoreTable,
+    *,
+    margin: float,
+    confidence: float = 0.95,
+    resampler: Resampler | None = None,
+) -> PairedComparison:
+    """The comparison of B against A (B − A), on the pairs `evals.pairing.pair_runs` makes.
+
+    Args:
+        a: Production's scores.
+        b: The candidate's scores.
+        margin: Non-inferiority margin.
+        confidence: Coverage of the interval of the difference.
+        resampler: Shares the bootstrap's drawn indices with the cycle's runs (same numbers).
+    """
+    return compare_pairs(pair_runs(a, b), margin=margin, confidence=confidence, resampler=resampler)

@@ -1,5 +1,6 @@
 """Statistics of runs: intervals per segment, paired comparisons, power (Miller 2024, arXiv 2411.00640)."""
 
+from evals.stats.bootstrap import Resampler
 from evals.stats.decision import Outcome, cases_to_decide, decide
 from evals.stats.difference import PairedInterval, PairedMethod, paired_interval
 from evals.stats.intervals import Interval, IntervalMethod, summarize, summarize_segments, wilson_interval
@@ -15,6 +16,7 @@ __all__ = [
     "PairedComparison",
     "PairedInterval",
     "PairedMethod",
+    "Resampler",
     "cases_needed",
     "cases_to_decide",
     "compare",

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 
 from evals.stats.betting import betting_interval
-from evals.stats.bootstrap import bca_interval
+from evals.stats.bootstrap import Resampler, bca_interval
 from evals.stats.estimate import (
     FloatArray,
     IntArray,
@@ -119,6 +119,7 @@ def paired_interval(
     seed: int = 0,
     resamples: int = 2000,
     binary_method: Literal["tango", "newcombe"] = "tango",
+    resampler: Resampler | None = None,
 ) -> PairedInterval | None:
     """The interval of the mean paired difference B - A, by the method the data call for.
 
@@ -131,6 +132,8 @@ def paired_interval(
         seed: Seed of the bootstrap and of the betting orderings; same data, same interval.
         resamples: Bootstrap resamples.
         binary_method: The interval for unclustered pass/fail scores.
+        resampler: Shares the bootstrap's drawn indices with other arrays of as many pairs; the
+            interval is the same with or without it.
 
     Returns:
         The interval, or None without pairs.
@@ -183,7 +186,7 @@ def paired_interval(
         sd = estimate.sd if estimate else 0.0
         low, high = estimate.bounds(confidence) if estimate else (-math.inf, math.inf)
         return _result(common, low, high, "t", sd, bounded=bounded)
-    low, high = bca_interval(d, confidence=confidence, resamples=resamples, seed=seed)
+    low, high = bca_interval(d, confidence=confidence, resamples=resamples, seed=seed, resampler=resampler)
     return _result(common, low, high, "bootstrap", float(d.std(ddof=1)), bounded=bounded)
 
 

@@ -52,6 +52,8 @@ def case_means(values: Mapping[str, Sequence[float]]) -> tuple[list[str], FloatA
 
 def cluster_codes(keys: Sequence[str], clusters: Mapping[str, str | None] | None) -> IntArray:
     """Number the clusters of *keys* 0..G-1; a case without a cluster is a cluster of its own."""
+    if not clusters:  # every case its own cluster, numbered in order (keys are distinct)
+        return np.arange(len(keys), dtype=np.int64)
     numbers: dict[str, int] = {}
     codes = []
     for key in keys:

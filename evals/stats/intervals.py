@@ -17,10 +17,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from scipy import special
 
-from evals.stats.bootstrap import bca_interval
+from evals.stats.bootstrap import Resampler, bca_interval
 from evals.stats.estimate import (
+    FloatArray,
     case_means,
     check_probability,
     cluster_codes,
@@ -97,6 +99,7 @@ def summarize(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    resampler: Resampler | None = None,
 ) -> Interval:
     """The mean per-case score with a confidence interval.
 
@@ -107,12 +110,27 @@ def summarize(
         confidence: Coverage of the interval.
         resamples: Bootstrap resamples, when the bootstrap is the method.
         seed: Bootstrap seed; the same data always give the same interval.
+        resampler: Shares the bootstrap's drawn indices with other runs of as many cases; the interval
+            is the same with or without it.
 
     Returns:
         The interval; with no case everything is None ("none"), with one case only the mean is set.
     """
     check_probability("confidence", confidence)
     keys, x = case_means(values)
+    return _summarize(keys, x, clusters, confidence=confidence, resamples=resamples, seed=seed, resampler=resampler)
+
+
+def _summarize(
+    keys: Sequence[str],
+    x: FloatArray,
+    clusters: Mapping[str, str | None] | None,
+    *,
+    confidence: float,
+    resamples: int,
+    seed: int,
+    resampler: Resampler | None,
+) -> Interval:
     n = len(x)
     if n == 0:
         return Interval(mean=None, ci_low=None, ci_high=None, n=0, n_clusters=None, method="none")
@@ -138,7 +156,7 @@ def summarize(
         low, high = wilson_interval(int(x.sum()), n, confidence)
     elif bounded and abs(skewness(x)) > SKEWED:
         method = "bootstrap"
-        low, high = bca_interval(x, confidence=confidence, resamples=resamples, seed=seed)
+        low, high = bca_interval(x, confidence=confidence, resamples=resamples, seed=seed, resampler=resampler)
     else:
         method = "t"
         estimate = estimate_mean(x)
@@ -157,6 +175,7 @@ def summarize_segments(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    resampler: Resampler | None = None,
 ) -> dict[str, Interval]:
     """`summarize` for each segment: the cases carrying one tag.
 
@@ -167,14 +186,18 @@ def summarize_segments(
         confidence: As for `summarize`.
         resamples: As for `summarize`.
         seed: As for `summarize`.
+        resampler: As for `summarize`.
 
     Returns:
         Tag -> interval, in tag order.
     """
+    check_probability("confidence", confidence)
+    # Average each tagged case once; a segment is a subset of those, in the same (sorted) order.
+    keys, x = case_means({key: reps for key, reps in values.items() if tags.get(key)})
     segments: dict[str, Interval] = {}
     for tag in sorted({tag for case_tags in tags.values() for tag in case_tags}):
-        members = {key: reps for key, reps in values.items() if tag in tags.get(key, ())}
-        segments[tag] = summarize(
-            members, clusters=clusters, confidence=confidence, resamples=resamples, seed=seed
-        )
+        members = np.array([tag in tags[key] for key in keys], dtype=bool)
+        segment_keys = [key for key, member in zip(keys, members, strict=True) if member]
+        segments[tag] = _summarize(segment_keys, x[members], clusters, confidence=confidence, resamples=resamples,
+                                   seed=seed, resampler=resampler)
     return segments

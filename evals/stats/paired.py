@@ -26,6 +26,7 @@ from scipy import special
 
 from evals.pairing import Pairs, ScoreTable, pair_runs
 from evals.policy import default_margin
+from evals.stats.bootstrap import Resampler
 from evals.stats.decision import Outcome, cases_to_decide, decide
 from evals.stats.difference import Fallback, PairedInterval, PairedMethod, paired_interval
 from evals.stats.estimate import (
@@ -140,6 +141,7 @@ def compare(
     alpha: float = 0.05,
     power: float = 0.8,
     seed: int = 0,
+    resampler: Resampler | None = None,
 ) -> PairedComparison:
     """Compare run B with run A on the cases they share by key (the case's content hash).
 
@@ -158,12 +160,15 @@ def compare(
         alpha: Two-sided level for `min_detectable`.
         power: Power for `min_detectable` and `cases_needed`.
         seed: Seed of the bootstrap and betting intervals: same data, same numbers.
+        resampler: Shares the bootstrap's drawn indices with other comparisons (and runs) of as many
+            cases; the numbers are the same with or without it.
 
     Returns:
         The comparison, with `segments` when tags were given.
     """
     pairs = pair_runs(ScoreTable(values=a, tags=tags or {}, clusters=clusters or {}), ScoreTable(values=b))
-    return compare_pairs(pairs, margin=margin, confidence=confidence, alpha=alpha, power=power, seed=seed)
+    return compare_pairs(pairs, margin=margin, confidence=confidence, alpha=alpha, power=power, seed=seed,
+                         resampler=resampler)
 
 
 def compare_pairs(
@@ -174,6 +179,7 @@ def compare_pairs(
     alpha: float = 0.05,
     power: float = 0.8,
     seed: int = 0,
+    resampler: Resampler | None = None,
 ) -> PairedComparison:
     """Compare run B with run A on the pairs `evals.pairing.pair_runs` made of their score tables.
 
@@ -184,6 +190,7 @@ def compare_pairs(
         alpha: As in `compare`.
         power: As in `compare`.
         seed: As in `compare`.
+        resampler: As in `compare`.
 
     Returns:
         The comparison, with `segments` when the cases carry tags.
@@ -199,7 +206,8 @@ def compare_pairs(
     xa = np.array([case_mean(key, pairs.a[key]) for key in keys], dtype=np.float64)
     xb = np.array([case_mean(key, pairs.b[key]) for key in keys], dtype=np.float64)
     codes = cluster_codes(keys, pairs.clusters)
-    arrays = partial(_compare_arrays, margin=margin, confidence=confidence, alpha=alpha, power=power, seed=seed)
+    arrays = partial(_compare_arrays, margin=margin, confidence=confidence, alpha=alpha, power=power, seed=seed,
+                     resampler=resampler)
     overall = replace(arrays(xa, xb, codes), unscorable_a=pairs.unscorable_a, unscorable_b=pairs.unscorable_b,
                       unscorable_reasons=dict(pairs.unscorable_reasons), left_out=pairs.left_out_counts())
     tags = pairs.tags
@@ -226,6 +234,7 @@ def _compare_arrays(
     alpha: float,
     power: float,
     seed: int,
+    resampler: Resampler | None,
 ) -> PairedComparison:
     n = len(xa)
     d = xb - xa
@@ -247,7 +256,8 @@ def _compare_arrays(
     if n < 2:  # one pair has no spread to measure: no interval, no size
         return empty
     clustered = shares_clusters(codes)
-    interval = paired_interval(xa, xb, clusters=codes if clustered else None, confidence=confidence, seed=seed)
+    interval = paired_interval(xa, xb, clusters=codes if clustered else None, confidence=confidence, seed=seed,
+                               resampler=resampler)
     assert interval is not None  # n >= 2
     estimate = estimate_mean(d, codes if clustered else None)
     tied = estimate is not None and estimate.se == 0 and estimate.mean == 0
