@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.advisor.policy import AdvisorPolicy
+from evals.alerts.routes import AlertRoutes
 from evals.cases import GoldenSet, Privacy
 from evals.cron import check_cron, check_timezone
 from evals.errors import ConfigError, GoldenSetError
@@ -59,10 +60,19 @@ class WatchDecl(BaseModel):
     team: str | None = None
     policy: AdvisorPolicy = Field(default_factory=AdvisorPolicy)
     """The advisor's policy: margin, critical segments, volume, SLO, residencies, hysteresis."""
-    alert: dict[str, Any] | None = None
-    """Where alerts go (acted on once alerting lands)."""
+    alerts: AlertRoutes = Field(default_factory=AlertRoutes)
+    """Where alerts go: a Slack channel through a bot token, a Slack incoming webhook, a generic webhook."""
+    alert: Any = None
+    """The former name of `alerts`; refused."""
     misfire: Literal["skip", "run_once"] = "run_once"
     """What to do with slots missed while no scheduler ran (acted on by the scheduler)."""
+
+    @field_validator("alert")
+    @classmethod
+    def _renamed(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError("renamed to alerts: write `alerts: {slack_channel: ..., slack_token_env: ...}`")
+        return None
 
     @field_validator("schedule")
     @classmethod
