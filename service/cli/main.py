@@ -160,6 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cycle_id = pipeline.start_cycle(watch=args.watch, trigger="cli")
     with output.progress_bar(enabled=True) as progress:
         state = asyncio.run(pipeline.run_cycle(cycle_id, progress=progress))
+    _deliver_alerts(cycle_id)
     with session_scope() as session:
         summary = cycle_summary(session, cycle_id=cycle_id)
         recommendation = advice.cycle_recommendation(session, cycle_id=cycle_id)
@@ -175,6 +176,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             print()
             print_recommendation(recommendation)
     return 0 if state == "finished" else 1
+
+
+def _deliver_alerts(cycle_id: int) -> None:
+    """The cycle's alerts go out before `turnout run` exits; what Slack refuses for long stays in the outbox."""
+    from jobs.alerts.deliver import deliver_now
+    from jobs.pipeline import cycle_alerts
+
+    for alert_id, state in deliver_now(cycle_alerts(cycle_id)).items():
+        if state != "delivered":
+            print(f"alert {alert_id}: {state} (`turnout alerts list`)", file=sys.stderr)
 
 
 def cmd_results(args: argparse.Namespace) -> int:

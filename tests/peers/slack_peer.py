@@ -1,6 +1,6 @@
 """A local Slack Web API server for tests, speaking the real protocol over real HTTP.
 
-It serves `chat.postMessage`, `chat.update`, `conversations.history` and `conversations.replies`
+It serves `chat.postMessage`, `chat.update`, `conversations.history`, `conversations.replies` and `conversations.list`
 under `/api/` (form, query-string or JSON bodies, as `slack_sdk.WebClient` sends them), an incoming
 webhook (`/services/T0/B0/secret`) and a generic JSON webhook (`/hooks/generic`), with Slack's answer
 shapes: HTTP 200 with `{"ok": false, "error": ...}` for API errors (`not_authed`, `invalid_auth`,
@@ -19,7 +19,6 @@ Scripting:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import socket
 import threading
@@ -91,7 +90,7 @@ class SlackPeer:
         self._generic: list[tuple[dict[str, str], bytes]] = []
         self._hold: threading.Event | None = None
         self._held = threading.Event()
-        self._seq = itertools.count(1)
+        self._last_ts = 0.0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -230,7 +229,8 @@ class SlackPeer:
         if token != self.token:
             return _error("invalid_auth")
         handler = {"chat.postMessage": self._post, "chat.update": self._update,
-                   "conversations.history": self._history_of, "conversations.replies": self._replies}.get(method)
+                   "conversations.history": self._history_of, "conversations.replies": self._replies,
+                   "conversations.list": self._list}.get(method)
         if handler is None:
             return _error("unknown_method")
         return await handler(args)
@@ -244,7 +244,9 @@ class SlackPeer:
         return channel if channel in self._history else None
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._seq):06d}"
+        # Slack's ts are microsecond times, unique per channel: strictly increasing here.
+        self._last_ts = max(time.time(), self._last_ts + 1e-6)
+        return f"{self._last_ts:.6f}"
 
     async def _post(self, args: dict[str, Any]) -> Response:
         channel = self._channel_id(args.get("channel"))
@@ -310,6 +312,10 @@ class SlackPeer:
                 return _error("thread_not_found")
             found = [m.as_api(with_metadata=with_metadata) for m in [parent, *parent.replies]]
         return JSONResponse({"ok": True, "messages": found, "has_more": False})
+
+    async def _list(self, args: dict[str, Any]) -> Response:
+        channels = [{"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()]
+        return JSONResponse({"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
 
     async def _incoming_webhook(self, request: Request) -> Response:
         fault = self._fault()
