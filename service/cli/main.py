@@ -182,8 +182,9 @@ def _deliver_alerts(cycle_id: int) -> None:
     """The cycle's alerts go out before `turnout run` exits; what Slack refuses for long stays in the outbox."""
     from jobs.alerts.deliver import deliver_now
     from jobs.pipeline import cycle_alerts
+    from service.settings import get_settings
 
-    for alert_id, state in deliver_now(cycle_alerts(cycle_id)).items():
+    for alert_id, state in deliver_now(cycle_alerts(cycle_id), wait_s=get_settings().alert_wait_s).items():
         if state != "delivered":
             print(f"alert {alert_id}: {state} (`turnout alerts list`)", file=sys.stderr)
 
