@@ -149,3 +149,25 @@ def test_slack_down_for_the_whole_cycle_delivers_once_later(
     assert len(slack.messages()) == 1
     statuses = [status for status, _ in attempts(pending[0])]
     assert statuses[-1] in ("sent", "found") and set(statuses[:-1]) == {"retry"}
+
+
+def test_cli_test_list_and_retry(applied: Path, database_url: str, slack: SlackPeer,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # a test message goes out through the bot and is listed
+    sent = turnout("alerts", "test", "qa-watch", database_url=database_url)
+    assert sent.returncode == 0, sent.stderr
+    assert "route slack: delivered" in sent.stdout and len(slack.messages()) == 1
+    # a wrong token fails at once, is listed with its reason, and is sent by retry once fixed
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-wrong")
+    failed = turnout("alerts", "test", "qa-watch", database_url=database_url)
+    assert failed.returncode == 1 and "invalid_auth" in failed.stdout
+    listed = turnout("alerts", "list", database_url=database_url).stdout.splitlines()
+    assert "failed" in listed[0] and "invalid_auth" in listed[0] and "delivered" in listed[1]
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.token)
+    retried = turnout("alerts", "retry", listed[0].split()[0], database_url=database_url)
+    assert retried.returncode == 0, retried.stderr
+    assert len(slack.messages()) == 2
+    # without any route variable, the test says so
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    none = turnout("alerts", "test", "qa-watch", database_url=database_url)
+    assert none.returncode == 1 and "has no route" in none.stderr
