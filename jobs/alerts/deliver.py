@@ -50,15 +50,21 @@ def deliver_alert(alert_id: int) -> str | None:
     """Deliver one alert if it is due; returns its state afterwards (None when it was not taken)."""
     settings = get_settings()
     with session_scope() as session:
-        row = outbox.claim(session, alert_id=alert_id, hold=timedelta(seconds=max(settings.lease_s, 5.0)))
+        row = outbox.claim(session, alert_id=alert_id, hold=timedelta(seconds=_hold_s(settings.lease_s)))
         if row is None:
             return None
         work = _work(session, row)
         if work is None:
             return "pending"
-    route, outcome = _send(work, api_url=settings.slack_api_url, public_url=settings.public_url)
+    route, outcome = _send(work, api_url=settings.slack_api_url, public_url=settings.public_url,
+                           timeout_s=_hold_s(settings.lease_s) / 3)
     with session_scope() as session:
         return _record(session, alert_id=alert_id, route=route, outcome=outcome)
+
+
+def _hold_s(lease_s: float) -> float:
+    # The Slack call's timeout is a third of the hold, so it is over before another delivery may look.
+    return max(lease_s, 3.0)
 
 
 def _work(session: Session, row: AlertRow) -> _Work | None:
@@ -96,13 +102,14 @@ def route_of(routes: AlertRoutes) -> str | None:
     return None
 
 
-def _send(work: _Work, *, api_url: str, public_url: str | None) -> tuple[str | None, Outcome | None]:
+def _send(work: _Work, *, api_url: str, public_url: str | None,
+          timeout_s: float) -> tuple[str | None, Outcome | None]:
     message = render(work.payload, public_url=public_url)
     routes = work.routes
     route = route_of(routes)
     if route == "slack":
         return route, post_to_slack(token=os.environ[routes.slack_token_env], api_url=api_url, target=work.target,
-                                    message=message)
+                                    message=message, timeout_s=timeout_s)
     if route == "slack_webhook":
         return route, post_to_slack_webhook(url=os.environ[routes.slack_webhook_env], message=message)
     if route == "webhook":

@@ -33,6 +33,8 @@ EVENT_TYPE = "turnout_alert"
 HISTORY_SKEW = timedelta(minutes=5)
 """`oldest` is the alert's creation less this, for clocks that disagree."""
 TIMEOUT_S = 15
+"""Seconds an HTTP call may take; a delivery holds its row for at least three times this long, so a slow
+call is over before another delivery may look for the message."""
 RETRYABLE_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited"})
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
@@ -70,10 +72,11 @@ class SlackTarget:
     """The parent message's ts, for a reply in a thread (the parent is updated too)."""
 
 
-def post_to_slack(*, token: str, api_url: str, target: SlackTarget, message: SlackMessage) -> Outcome:
+def post_to_slack(*, token: str, api_url: str, target: SlackTarget, message: SlackMessage,
+                  timeout_s: float = TIMEOUT_S) -> Outcome:
     """Post *message* with the bot token, at most once per key (see the module docstring)."""
     # retry_handlers=[]: the default handler re-sends on a connection error by itself, around the check.
-    client = WebClient(token=token, base_url=api_url, retry_handlers=[], timeout=TIMEOUT_S)
+    client = WebClient(token=token, base_url=api_url, retry_handlers=[], timeout=max(int(timeout_s), 1))
     try:
         channel_id = target.channel_id or (target.channel if _CHANNEL_ID.match(target.channel) else None)
         if target.may_exist:

@@ -171,3 +171,45 @@ def test_cli_test_list_and_retry(applied: Path, database_url: str, slack: SlackP
     monkeypatch.delenv("SLACK_BOT_TOKEN")
     none = turnout("alerts", "test", "qa-watch", database_url=database_url)
     assert none.returncode == 1 and "has no route" in none.stderr
+
+
+@pytest.mark.slow
+def test_a_worker_killed_after_slack_stored_the_message_sends_it_once(
+        applied: Path, database_url: str, slack: SlackPeer, tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from tests.jobs.workers import scheduler_process, wait_for, worker_process
+    from tests.peers.redis_server import RedisServer
+
+    # Given an alert in the outbox, and Slack that stores the next message but holds its reply
+    with session_scope() as session:
+        watch = session.exec(select(WatchRow)).one()
+        row = outbox.create_test_alert(session, watch=watch)
+        alert_id, key = row.id or 0, row.dedup_key
+    release = slack.hold_after_store()
+    with RedisServer(tmp_path / "redis") as broker:
+        env = {"TURNOUT_LEASE_S": "15", "TURNOUT_RECONCILE_AFTER_S": "2", "TURNOUT_SCHEDULER_SYNC_S": "0.5",
+               "TURNOUT_LEADER_TTL_S": "3", "TURNOUT_REDIS_URL": broker.url}
+        logs = tmp_path / "worker.log"
+        with scheduler_process(database_url, log=tmp_path / "scheduler.log", **env):
+            with worker_process(database_url, log=logs, queues="alerts", **env) as first:
+                # when the worker posts it (the reconciler hands it over) and dies before Slack's answer
+                assert slack.wait_held(40), logs.read_text()
+                os.killpg(first.pid, signal.SIGKILL)
+                first.wait(timeout=10)
+            release.set()
+            assert len(slack.messages()) == 1
+            with session_scope() as session:
+                killed = session.get(AlertRow, alert_id)
+                assert killed is not None and killed.state == "pending" and killed.attempts == 1
+            # and another worker takes the alert once its hold is over
+            with worker_process(database_url, log=logs, queues="alerts", **env):
+                wait_for(lambda: attempts(alert_id), timeout=60, what=f"a second attempt; log:\n{logs.read_text()}")
+    # then it found the message in the channel instead of posting it again
+    assert attempts(alert_id) == [("found", None)]
+    assert keys(slack) == [key] and len(slack.calls_of("chat.postMessage")) == 1
+    with session_scope() as session:
+        delivered = session.get(AlertRow, alert_id)
+        assert delivered is not None and delivered.state == "delivered"
+        assert delivered.slack_ts == slack.messages()[0].ts
