@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evals.advisor.policy import AdvisorPolicy
+from evals.alerts.routes import AlertRoutes
 from evals.cases import GoldenSet, Privacy
 from evals.cron import check_cron, check_timezone
 from evals.drift.settings import DriftSettings
@@ -72,10 +73,19 @@ class WatchDecl(BaseModel):
     """The advisor's policy: margin, critical segments, volume, SLO, residencies, hysteresis."""
     drift: DriftSettings = Field(default_factory=DriftSettings)
     """Drift checks: reference runs, probe, judge labels, report retention."""
+    alerts: AlertRoutes = Field(default_factory=AlertRoutes)
+    """Where alerts go: a Slack channel through a bot token, a Slack incoming webhook, a generic webhook."""
     alert: Any = None
-    """Where alerts would go: refused until alert routing lands, so no one relies on a route never read."""
+    """The former name of `alerts`; refused."""
     misfire: Literal["skip", "run_once"] = "run_once"
     """What to do with slots missed while no scheduler ran (acted on by the scheduler)."""
+
+    @field_validator("alert")
+    @classmethod
+    def _renamed(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError("renamed to alerts: write `alerts: {slack_channel: ..., slack_token_env: ...}`")
+        return None
 
     @field_validator("schedule")
     @classmethod
@@ -88,13 +98,6 @@ class WatchDecl(BaseModel):
     @classmethod
     def _tz(cls, value: str) -> str:
         check_timezone(value)
-        return value
-
-    @field_validator("alert")
-    @classmethod
-    def _alert(cls, value: Any) -> Any:
-        if value is not None:
-            raise ValueError("not supported yet: alert routes are not delivered; remove `alert:` from the watch")
         return value
 
     @field_validator("template")

@@ -34,7 +34,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_default_queue": "replay",
         # Task names are the wire contract; queues are routing, kept here in one place.
         "task_routes": {"jobs.replay_run": {"queue": "replay"}, "jobs.score_cycle": {"queue": "score"},
-                        "jobs.analyze_cycle": {"queue": "analyze"}},
+                        "jobs.analyze_cycle": {"queue": "analyze"}, "jobs.deliver_alerts": {"queue": "alerts"}},
         "task_queues": None,
         "task_create_missing_queues": True,
         "broker_connection_retry_on_startup": True,
@@ -44,7 +44,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # the first (jobs/tasks.py). A short timeout (tests) is swept for at the same pace.
         "broker_transport_options": _transport_options(settings.visibility_timeout_s),
         "worker_hijack_root_logger": False,
-        "imports": ["jobs.tasks"],
+        "imports": ["jobs.tasks", "jobs.alerts.tasks"],
     }
 
 

@@ -32,7 +32,7 @@ from jobs.providers import ProviderUnavailable, provider_for
 from jobs.ratelimit import LimitsHub
 from jobs.scoring_context import JudgeProviders, check_judge_privacy, judge_budget, scorer_context
 from service.settings import IN_PROCESS_BROKER, get_settings
-from service.storage import leases, results, runs
+from service.storage import leases, outbox, results, runs
 from service.storage.db import StoreUnavailable, session_scope
 from service.storage.tables import FINAL_STATES, RunRow, State
 
@@ -312,6 +312,12 @@ def scoring_finished(cycle_id: int) -> bool:
     """After scoring: True for the one caller that moves the cycle on to analysis."""
     with session_scope() as session:
         return leases.advance_step(session, cycle_id=cycle_id, from_step="score", to_step="analyze")
+
+
+def cycle_alerts(cycle_id: int) -> list[int]:
+    """The cycle's alerts still waiting in the outbox."""
+    with session_scope() as session:
+        return outbox.cycle_alerts(session, cycle_id=cycle_id)
 
 
 def analyze_and_close(cycle_id: int) -> str:

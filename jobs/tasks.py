@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 
 from jobs import pipeline
+from jobs.alerts.tasks import enqueue_alerts
 from jobs.celery_app import task
 from jobs.delivery import delivery_of, leased_step
 from service.storage.db import StoreUnavailable
@@ -47,3 +48,4 @@ def analyze_cycle(cycle_id: int) -> None:
     """Statistics for the cycle, then its final state (under the step's lease, as scoring)."""
     asyncio.run(leased_step(cycle_id, "analyze", lambda: asyncio.to_thread(pipeline.analyze_and_close, cycle_id),
                             delivery=delivery_of(analyze_cycle.request)))
+    enqueue_alerts(pipeline.cycle_alerts(cycle_id))  # the reconciler sends any this misses

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     db_connect_timeout_s: float = 10.0
     score_concurrency: int = 16
     """Scorer calls in flight at once while scoring a cycle."""
+    slack_api_url: str = "https://slack.com/api/"
+    """The Slack Web API's base URL (`TURNOUT_SLACK_API_URL`): a Slack-compatible server, or a test peer."""
+    alert_wait_s: float = 40.0
+    """How long `turnout run` keeps retrying its cycle's alerts before it exits (the outbox keeps the rest)."""
+    public_url: str | None = None
+    """Where the dashboard is reachable (`TURNOUT_PUBLIC_URL`); alerts link to it. Unset: no link."""
 
     @field_validator("database_url")
     @classmethod

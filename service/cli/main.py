@@ -12,7 +12,7 @@ from evals.config import load_config
 from evals.errors import TurnoutError
 from evals.policy import default_margin
 from evals.scoring.registry import ScorerSpec, registered_scorers
-from service.cli import ops, output, tokens
+from service.cli import alerts, ops, output, tokens
 from service.storage import advice, catalog, migrate, results, runs
 from service.storage.db import StoreUnavailable, get_engine, session_scope
 from service.storage.summary import cycle_summary
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8000)
 
     tokens.add_commands(commands)
+    alerts.add_commands(commands)
     command("watches", cmd_watches, "list watches")
     command("scorers", cmd_scorers, "list the registered scorers")
     return parser
@@ -179,6 +180,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cycle_id = pipeline.start_cycle(watch=args.watch, trigger="cli")
     with output.progress_bar(enabled=True) as progress:
         state = asyncio.run(pipeline.run_cycle(cycle_id, progress=progress))
+    _deliver_alerts(cycle_id)
     with session_scope() as session:
         summary = cycle_summary(session, cycle_id=cycle_id)
         recommendation = advice.cycle_recommendation(session, cycle_id=cycle_id)
@@ -194,6 +196,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             print()
             print_recommendation(recommendation)
     return 0 if state == "finished" else 1
+
+
+def _deliver_alerts(cycle_id: int) -> None:
+    """The cycle's alerts go out before `turnout run` exits; what Slack refuses for long stays in the outbox."""
+    from jobs.alerts.deliver import deliver_now
+    from jobs.pipeline import cycle_alerts
+    from service.settings import get_settings
+
+    for alert_id, state in deliver_now(cycle_alerts(cycle_id), wait_s=get_settings().alert_wait_s).items():
+        if state != "delivered":
+            print(f"alert {alert_id}: {state} (`turnout alerts list`)", file=sys.stderr)
 
 
 def cmd_results(args: argparse.Namespace) -> int:

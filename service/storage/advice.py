@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from evals.advisor import Announcement, Recommendation, Verdict, announce
 from evals.metrics import percentile
+from service.storage import outbox
 from service.storage.public import RecommendationPublic
 from service.storage.runs import NotFound, get_cycle
 from service.storage.tables import (
@@ -145,6 +146,9 @@ def save_recommendation(session: Session, *, cycle_id: int, recommendation: Reco
     row.document, row.inputs, row.updated_at = document, inputs, utcnow()
     session.add(row)
     session.flush()
+    if state.changed:  # the alert is written with the announcement, in this transaction
+        outbox.record_verdict(session, cycle=cycle, watch=watch, document=document,
+                              previous_verdict=before.verdict if before is not None else "stay")
     return _public(row, watch.name)
 
 

@@ -14,6 +14,7 @@ from evals.errors import TurnoutError
 from evals.models import ModelSpec
 from evals.recipe import Recipe, StoredWatch
 from evals.results import FailureKind
+from service.storage import outbox
 from service.storage.tables import (
     FINAL_STATES,
     CaseRow,
@@ -208,6 +209,9 @@ def set_cycle_state(session: Session, *, cycle_id: int, state: State, reason: st
         cycle.cost_usd = float(session.exec(select(func.coalesce(func.sum(RunRow.cost_usd), 0.0))
                                             .where(RunRow.cycle_id == cycle_id)).one()) + float(judges)
     session.add(cycle)
+    if state in FINAL_STATES:  # a failing (or recovering) cycle's alert is written with its state
+        session.flush()
+        outbox.record_cycle_closed(session, cycle=cycle)
 
 
 def refresh_run_counts(session: Session, *, run_id: int) -> RunRow:

@@ -374,5 +374,6 @@ class AuditRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-# Imported last: the drift tables build on `utcnow` above, and register on the same metadata.
+# Imported last: these tables build on `utcnow` and `_json`/`_text` above, and register on the same metadata.
+from service.storage import alert_tables as _alert_tables  # noqa: E402,F401
 from service.storage import drift_tables as _drift_tables  # noqa: E402,F401

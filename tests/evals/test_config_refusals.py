@@ -64,9 +64,9 @@ def test_nesting_depth_counts_lists_and_mappings_without_recursion() -> None:
     assert nesting_depth(json.loads("[" * 900 + "]" * 900), limit=10) == 11
 
 
-def test_alert_is_refused_as_not_supported_yet(tmp_path: Path) -> None:
+def test_alert_is_refused_as_renamed_to_alerts(tmp_path: Path) -> None:
     path = write(tmp_path, extra='    alert: {slack: "#support"}\n')
-    with pytest.raises(ConfigError, match="not supported yet") as caught:
+    with pytest.raises(ConfigError, match="renamed to alerts") as caught:
         load_config(path)
     assert (caught.value.line, caught.value.field) == (25, "watches[0].alert")
 

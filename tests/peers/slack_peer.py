@@ -1,0 +1,395 @@
+"""A local Slack Web API server for tests, speaking the real protocol over real HTTP.
+
+It serves `chat.postMessage`, `chat.update`, `conversations.history`, `conversations.replies` and `conversations.list`
+under `/api/` (form, query-string or JSON bodies, as `slack_sdk.WebClient` sends them), an incoming
+webhook (`/services/T0/B0/secret`) and a generic JSON webhook (`/hooks/generic`), with Slack's answer
+shapes: HTTP 200 with `{"ok": false, "error": ...}` for API errors (`not_authed`, `invalid_auth`,
+`channel_not_found`, `invalid_blocks`, `no_text`, `invalid_metadata_format`, `message_not_found`),
+429 `ratelimited` with `Retry-After`, and 5xx on demand. Messages are kept per channel with their
+`metadata`, thread replies beside their parent.
+
+Scripting:
+
+- `peer.fail_next(n, kind)`: the next n requests (any endpoint) fail with `kind` ("429", "500", "503");
+- `peer.down = True`: every request answers 503 until it is set back;
+- `peer.hold_after_store()`: the next `chat.postMessage` is stored, then its reply waits until the
+  returned event is set (or the connection is gone): the window in which a worker can die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+FaultKind = Literal["429", "500", "503"]
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_HEADER_TEXT = 150
+MAX_TEXT = 40000
+
+
+@dataclass
+class StoredMessage:
+    """A message as the peer keeps it in a channel's history."""
+
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    metadata: dict[str, Any] | None
+    thread_ts: str | None = None
+    edits: int = 0
+    replies: list[StoredMessage] = field(default_factory=list)
+
+    def as_api(self, *, with_metadata: bool) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": "message", "user": "U0TURNOUT", "bot_id": "B0TURNOUT",
+                                   "ts": self.ts, "text": self.text}
+        if self.blocks is not None:
+            message["blocks"] = self.blocks
+        if self.thread_ts is not None:
+            message["thread_ts"] = self.thread_ts
+        if self.replies:
+            message["thread_ts"], message["reply_count"] = self.ts, len(self.replies)
+        if self.edits:
+            message["edited"] = {"user": "U0TURNOUT", "ts": self.ts}
+        if with_metadata and self.metadata is not None:
+            message["metadata"] = self.metadata
+        return message
+
+
+class SlackPeer:
+    """A Slack Web API server on 127.0.0.1 in a background thread; use as a context manager."""
+
+    def __init__(self, *, token: str = "xoxb-peer-token", channels: dict[str, str] | None = None,
+                 retry_after: str = "1") -> None:
+        self.token = token
+        """The only bot token accepted."""
+        self.channels = dict(channels or {"llm-ops": "C0LLMOPS"})
+        """Channel name -> ID; a channel is addressed by either (`#name` too)."""
+        self.retry_after = retry_after
+        self.down = False
+        """While True every request answers 503."""
+        self._lock = threading.Lock()
+        self._history: dict[str, list[StoredMessage]] = {cid: [] for cid in self.channels.values()}
+        self._planned: list[FaultKind] = []
+        self._calls: list[tuple[str, dict[str, Any]]] = []
+        self._webhook: list[dict[str, Any]] = []
+        self._generic: list[tuple[dict[str, str], bytes]] = []
+        self._hold: threading.Event | None = None
+        self._held = threading.Event()
+        self._last_ts = 0.0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self.base_url = ""
+        """The Web API base URL, for `WebClient(base_url=...)`."""
+        self.webhook_url = ""
+        self.generic_url = ""
+        self.app = Starlette(routes=[
+            Route("/api/{method}", self._api, methods=["GET", "POST"]),
+            Route("/services/{team}/{bot}/{secret}", self._incoming_webhook, methods=["POST"]),
+            Route("/hooks/generic", self._generic_webhook, methods=["POST"]),
+        ])
+
+    # -- scripting and inspection (thread-safe) --
+
+    def fail_next(self, n: int, kind: FaultKind) -> None:
+        """Make the next `n` requests fail with `kind`."""
+        with self._lock:
+            self._planned.extend([kind] * n)
+
+    def hold_after_store(self) -> threading.Event:
+        """Store the next posted message, then hold its reply until the returned event is set."""
+        event = threading.Event()
+        with self._lock:
+            self._hold = event
+            self._held.clear()
+        return event
+
+    def wait_held(self, timeout: float = 30.0) -> bool:
+        """Wait until a held message has been stored (its reply not sent)."""
+        return self._held.wait(timeout)
+
+    def messages(self, channel: str = "llm-ops") -> list[StoredMessage]:
+        """The top-level messages of *channel* (name or ID), oldest first."""
+        with self._lock:
+            return list(self._history[self._channel_id(channel) or channel])
+
+    @property
+    def calls(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every Web API call received, as (method, arguments), faults included."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_of(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
+    @property
+    def webhook_posts(self) -> list[dict[str, Any]]:
+        """The JSON bodies the incoming webhook accepted."""
+        with self._lock:
+            return list(self._webhook)
+
+    @property
+    def generic_posts(self) -> list[tuple[dict[str, str], bytes]]:
+        """The (headers, raw body) of each request the generic webhook accepted."""
+        with self._lock:
+            return list(self._generic)
+
+    # -- lifecycle --
+
+    def __enter__(self) -> SlackPeer:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", 0))
+        port = self._socket.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+                                        name="slack-peer")
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the Slack peer did not start")
+            time.sleep(0.01)
+        root = f"http://127.0.0.1:{port}"
+        self.base_url = f"{root}/api/"
+        self.webhook_url = f"{root}/services/T0PEER/B0PEER/peersecret"
+        self.generic_url = f"{root}/hooks/generic"
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        with self._lock:
+            if self._hold is not None:
+                self._hold.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+
+    # -- handlers --
+
+    def _fault(self) -> Response | None:
+        with self._lock:
+            kind: str | None = self._planned.pop(0) if self._planned else ("503" if self.down else None)
+        if kind == "429":
+            return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429,
+                                headers={"Retry-After": self.retry_after})
+        if kind is not None:
+            return PlainTextResponse("upstream connect error", status_code=int(kind))
+        return None
+
+    async def _arguments(self, request: Request) -> dict[str, Any]:
+        args: dict[str, Any] = dict(request.query_params)
+        raw = await request.body()
+        kind = request.headers.get("content-type", "")
+        if raw and kind.startswith("application/json"):
+            args.update(json.loads(raw))
+        elif raw:
+            for key, value in parse_qsl(raw.decode()):
+                args[key] = value
+        for key in ("blocks", "metadata"):  # form bodies carry these as JSON strings
+            if isinstance(args.get(key), str):
+                try:
+                    args[key] = json.loads(args[key])
+                except json.JSONDecodeError:
+                    args[key] = None if key == "metadata" else "invalid"
+        return args
+
+    async def _api(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        args = await self._arguments(request)
+        auth = request.headers.get("authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
+        with self._lock:
+            self._calls.append((method, {k: v for k, v in args.items() if k != "token"}))
+        fault = self._fault()
+        if fault is not None:
+            return fault
+        if not token:
+            return _error("not_authed")
+        if token != self.token:
+            return _error("invalid_auth")
+        handler = {"chat.postMessage": self._post, "chat.update": self._update,
+                   "conversations.history": self._history_of, "conversations.replies": self._replies,
+                   "conversations.list": self._list}.get(method)
+        if handler is None:
+            return _error("unknown_method")
+        return await handler(args)
+
+    def _channel_id(self, channel: Any) -> str | None:
+        if not isinstance(channel, str):
+            return None
+        name = channel.removeprefix("#")
+        if name in self.channels:
+            return self.channels[name]
+        return channel if channel in self._history else None
+
+    def _next_ts(self) -> str:
+        # Slack's ts are microsecond times, unique per channel: strictly increasing here.
+        self._last_ts = max(time.time(), self._last_ts + 1e-6)
+        return f"{self._last_ts:.6f}"
+
+    async def _post(self, args: dict[str, Any]) -> Response:
+        channel = self._channel_id(args.get("channel"))
+        if channel is None:
+            return _error("channel_not_found")
+        problem = _check_message(args)
+        if problem is not None:
+            return problem
+        with self._lock:
+            message = StoredMessage(ts=self._next_ts(), text=str(args.get("text") or ""), blocks=args.get("blocks"),
+                                    metadata=args.get("metadata"), thread_ts=args.get("thread_ts"))
+            if message.thread_ts is not None:
+                parent = next((m for m in self._history[channel] if m.ts == message.thread_ts), None)
+                if parent is None:
+                    return _error("thread_not_found")
+                parent.replies.append(message)
+            else:
+                self._history[channel].append(message)
+            hold, self._hold = self._hold, None
+        if hold is not None:
+            self._held.set()
+            while not hold.is_set():  # the reply waits; a killed client simply never reads it
+                await asyncio.sleep(0.05)
+        return JSONResponse({"ok": True, "channel": channel, "ts": message.ts,
+                             "message": message.as_api(with_metadata=True)})
+
+    async def _update(self, args: dict[str, Any]) -> Response:
+        channel = args.get("channel")
+        if not isinstance(channel, str) or channel not in self._history:
+            return _error("channel_not_found")  # chat.update takes the channel's ID only
+        problem = _check_message(args)
+        if problem is not None:
+            return problem
+        with self._lock:
+            message = next((m for m in self._history[channel] if m.ts == args.get("ts")), None)
+            if message is None:
+                return _error("message_not_found")
+            message.text, message.blocks = str(args.get("text") or ""), args.get("blocks")
+            message.edits += 1
+        return JSONResponse({"ok": True, "channel": channel, "ts": message.ts, "text": message.text})
+
+    async def _history_of(self, args: dict[str, Any]) -> Response:
+        channel = args.get("channel")
+        if not isinstance(channel, str) or channel not in self._history:
+            return _error("channel_not_found")  # conversations.* take the channel's ID only
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "0")).lower() in ("1", "true")
+        limit = int(args.get("limit") or 100)
+        with self._lock:
+            found = [m.as_api(with_metadata=with_metadata) for m in reversed(self._history[channel])
+                     if float(m.ts) > oldest]
+        return JSONResponse({"ok": True, "messages": found[:limit], "has_more": len(found) > limit,
+                             "response_metadata": {"next_cursor": ""}})
+
+    async def _replies(self, args: dict[str, Any]) -> Response:
+        channel = args.get("channel")
+        if not isinstance(channel, str) or channel not in self._history:
+            return _error("channel_not_found")
+        with_metadata = str(args.get("include_all_metadata", "0")).lower() in ("1", "true")
+        with self._lock:
+            parent = next((m for m in self._history[channel] if m.ts == args.get("ts")), None)
+            if parent is None:
+                return _error("thread_not_found")
+            found = [m.as_api(with_metadata=with_metadata) for m in [parent, *parent.replies]]
+        return JSONResponse({"ok": True, "messages": found, "has_more": False})
+
+    async def _list(self, args: dict[str, Any]) -> Response:
+        channels = [{"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()]
+        return JSONResponse({"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
+
+    async def _incoming_webhook(self, request: Request) -> Response:
+        fault = self._fault()
+        if fault is not None:
+            return fault
+        try:
+            body = json.loads(await request.body())
+        except json.JSONDecodeError:
+            return PlainTextResponse("invalid_payload", status_code=400)
+        if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
+            return PlainTextResponse("no_text", status_code=400)
+        if _block_errors(body.get("blocks")):
+            return PlainTextResponse("invalid_blocks", status_code=400)
+        with self._lock:
+            self._webhook.append(body)
+        return PlainTextResponse("ok")
+
+    async def _generic_webhook(self, request: Request) -> Response:
+        fault = self._fault()
+        if fault is not None:
+            return fault
+        raw = await request.body()
+        with self._lock:
+            self._generic.append(({k.lower(): v for k, v in request.headers.items()}, raw))
+        return JSONResponse({"received": True})
+
+
+def _error(code: str, **extra: Any) -> JSONResponse:
+    # Slack answers API errors with HTTP 200 and ok: false.
+    return JSONResponse({"ok": False, "error": code, **extra})
+
+
+def _check_message(args: dict[str, Any]) -> JSONResponse | None:
+    blocks = args.get("blocks")
+    if not args.get("text") and not blocks:
+        return _error("no_text")
+    if len(str(args.get("text") or "")) > MAX_TEXT:
+        return _error("msg_too_long")
+    errors = _block_errors(blocks)
+    if errors:
+        return _error("invalid_blocks", errors=errors)
+    metadata = args.get("metadata")
+    if metadata is not None and not (isinstance(metadata, dict) and isinstance(metadata.get("event_type"), str)
+                                     and isinstance(metadata.get("event_payload"), dict)):
+        return _error("invalid_metadata_format")
+    return None
+
+
+def _block_errors(blocks: Any) -> list[str]:
+    if blocks is None:
+        return []
+    if not isinstance(blocks, list):
+        return ["blocks must be an array"]
+    errors = []
+    if len(blocks) > MAX_BLOCKS:
+        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    for i, block in enumerate(blocks):
+        kind = block.get("type") if isinstance(block, dict) else None
+        text = block.get("text") if isinstance(block, dict) else None
+        if kind not in ("section", "header", "context", "divider", "actions"):
+            errors.append(f"unsupported type [json-pointer:/blocks/{i}/type]")
+        elif kind == "header":
+            if not isinstance(text, dict) or text.get("type") != "plain_text":
+                errors.append(f"must be plain_text [json-pointer:/blocks/{i}/text]")
+            elif len(str(text.get("text", ""))) > MAX_HEADER_TEXT:
+                errors.append(f"must be less than {MAX_HEADER_TEXT + 1} characters [json-pointer:/blocks/{i}/text]")
+        elif kind == "section":
+            fields = block.get("fields") or []
+            if text is None and not fields:
+                errors.append(f"must provide text or fields [json-pointer:/blocks/{i}]")
+            for part in [text, *fields] if text is not None else fields:
+                if not isinstance(part, dict) or part.get("type") not in ("mrkdwn", "plain_text"):
+                    errors.append(f"invalid text object [json-pointer:/blocks/{i}/text]")
+                elif len(str(part.get("text", ""))) > MAX_SECTION_TEXT:
+                    errors.append(f"must be less than {MAX_SECTION_TEXT + 1} characters "
+                                  f"[json-pointer:/blocks/{i}/text]")
+    return errors
