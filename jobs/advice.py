@@ -29,7 +29,7 @@ from evals.models import ModelSpec
 from evals.pairing import pair_runs
 from evals.recipe import StoredWatch
 from evals.stats import PairedComparison, Resampler, compare_pairs
-from service.storage import advice, metrics, runs
+from service.storage import advice, drift, metrics, runs
 from service.storage.db import session_scope
 from service.storage.public import RecommendationPublic
 from service.storage.tables import ComparisonRow, ModelRow, RunRow, WatchRow
@@ -80,7 +80,8 @@ def advise_cycle(
             production=evidence[production.id],
             candidates=[CandidateEvidence(model=evidence[run.id], quality=quality_from(comparisons[run.id or 0]))
                         for run in candidates if (run.id or 0) in comparisons],
-            policy=policy, golden_set_class=advice.golden_set_privacy(session, cycle_id=cycle_id))
+            policy=policy, golden_set_class=advice.golden_set_privacy(session, cycle_id=cycle_id),
+            drifted=drift.drifted_models(session, cycle_id=cycle_id))
         inputs = {"scorer": key, "policy": policy.model_dump(mode="json"),
                   "comparisons": _comparison_ids(session, production, candidates, key),
                   "prices": {spec.name: spec.pricing.model_dump(mode="json", exclude_none=True)

@@ -15,7 +15,7 @@ from evals.drift.verdict import DriftCheck, check_drift
 from evals.errors import BadReference
 from evals.models import ModelSpec
 from service.settings import get_settings
-from service.storage import drift, runs
+from service.storage import drift, outbox, runs
 from service.storage.blobs import blob_store
 from service.storage.db import session_scope
 from service.storage.tables import utcnow
@@ -69,6 +69,10 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
             if data_drift is not None:
                 document["columns"] = data_drift.columns
             drift.save_drift(session, run=run, watch_id=cycle.watch_id, document=document, report_key=report_key)
+            if run.role == "production" and document["verdict"] == "drifted":
+                name = run.model_spec.get("name", "production")
+                outbox.record_drift(session, cycle=cycle, lines=[
+                    f"{name}: {reason['message']}" for reason in document["reasons"]])
             checks[run.id or 0] = check
     prune_reports(watch_id=cycle.watch_id, keep_days=settings.keep_reports_days)
     return checks

@@ -143,3 +143,12 @@ def expired_reports(session: Session, *, watch_id: int, keep_days: int, now: dat
     """Checks of the watch whose report is older than *keep_days* and still stored."""
     return session.exec(select(DriftRow).where(DriftRow.watch_id == watch_id, col(DriftRow.report_key).is_not(None),
                                                col(DriftRow.created_at) < now - timedelta(days=keep_days))).all()
+
+
+def drifted_models(session: Session, *, cycle_id: int) -> dict[str, str]:
+    """Models found drifted in *cycle_id*, name → what changed (the verdict's reasons, joined)."""
+    rows = session.exec(select(DriftRow, ModelRow.name).join(ModelRow, col(ModelRow.id) == DriftRow.model_id)
+                        .where(DriftRow.cycle_id == cycle_id, DriftRow.verdict == "drifted")
+                        .order_by(col(DriftRow.id))).all()
+    return {name: "; ".join(str(reason.get("message", reason.get("kind", ""))) for reason in row.reasons)
+            for row, name in rows}

@@ -8,7 +8,8 @@ the watch's last one of its kind (same verdict and target, same failure kinds) i
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -81,11 +82,33 @@ def record_cycle_closed(session: Session, *, cycle: CycleRow) -> AlertRow | None
     return _write(session, cycle=cycle, watch=watch, alert=alert)
 
 
+def record_drift(session: Session, *, cycle: CycleRow, lines: Sequence[str]) -> AlertRow | None:
+    """Write the alert that the production model drifted, in the transaction that stores its drift check
+    (a candidate's drift is a reason in the recommendation, not an alert of its own).
+
+    Args:
+        session: The transaction the drift check is written in.
+        cycle: The cycle checked.
+        lines: What drifted, e.g. `prod: fingerprint changed from fp_1 to fp_2`.
+
+    Returns:
+        The outbox row (a later verdict alert of the same cycle keeps these lines), or None when the
+        cooldown held it back.
+    """
+    watch = session.get(WatchRow, cycle.watch_id)
+    if watch is None or not lines:
+        return None
+    alert = AlertPayload(watch=watch.name, cycle_id=cycle.id, kind="drift", drift=tuple(lines))
+    return _write(session, cycle=cycle, watch=watch, alert=alert)
+
+
 def _write(session: Session, *, cycle: CycleRow, watch: WatchRow, alert: AlertPayload) -> AlertRow | None:
     key = dedup_key(watch_id=watch.id or 0, cycle_id=cycle.id)
     row = session.exec(select(AlertRow).where(AlertRow.dedup_key == key)).first()
     if row is not None:  # a retried step or a recomputation: the same alert, replaced while not sent
         if row.attempts == 0 and row.state == "pending":
+            if not alert.drift:  # news of the same cycle written earlier (the drift check) is folded in
+                alert = replace(alert, drift=AlertPayload.from_json(row.payload).drift)
             row.kind, row.subject, row.payload = alert.kind, alert.subject, alert.to_json()
             session.add(row)
         return row

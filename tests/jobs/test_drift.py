@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from evals.config import load_config
 from evals.drift.report import render_html
@@ -16,7 +17,8 @@ from evals.drift.verdict import FIRST_RUN
 from evals.errors import BadReference
 from jobs import pipeline
 from jobs.drift import snapshot_json
-from service.storage import catalog, drift, runs
+from service.storage import advice, catalog, drift, runs
+from service.storage.alert_tables import AlertRow
 from service.storage.db import session_scope
 from tests.peers.openai_peer import OpenAIPeer, default_answer
 
@@ -90,10 +92,19 @@ def test_a_planted_change_drifts_with_its_reason(drift_watch: OpenAIPeer, plant:
     cycle()
     plant(drift_watch)
 
-    _, document = cycle()
+    cycle_id, document = cycle()
 
     assert document["verdict"] == "drifted"
     assert kind in {reason["kind"] for reason in document["reasons"]}  # type: ignore[attr-defined]
+    # and the advisor names the drifted production model in its reasons
+    with session_scope() as session:
+        recommendation = advice.recommendation(session, watch_name="drift-watch")
+    assert any(reason.startswith("production prod drifted: ") for reason in recommendation.document["reasons"])
+    # and the production model's drift is an alert of its own, in the outbox
+    with session_scope() as session:
+        (alert,) = session.exec(select(AlertRow).where(AlertRow.cycle_id == cycle_id)).all()
+    assert alert.kind == "drift" and all(line.startswith("prod: ") for line in alert.payload["drift"])
+    assert alert.payload["drift"]
 
 
 def test_longer_outputs_drift_in_the_evidently_report_which_renders_to_html(drift_watch: OpenAIPeer) -> None:
