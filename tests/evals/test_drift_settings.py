@@ -19,14 +19,14 @@ def test_every_drift_setting_has_its_default(tmp_path: Path) -> None:
         3, None, None, 5, 90)
 
 
-def test_a_probe_and_labels_load(tmp_path: Path) -> None:
+@pytest.mark.parametrize("extra", ["    drift: {probe: {cases: 10}}\n", "    drift: {judge_labels: labels.jsonl}\n"])
+def test_a_probe_and_judge_labels_are_refused_until_they_are_built(tmp_path: Path, extra: str) -> None:
     (tmp_path / "labels.jsonl").write_text("{}\n")
-    extra = "    drift: {reference_runs: 5, probe: {cases: 10}, judge_labels: labels.jsonl}\n"
 
-    drift = load_config(write(tmp_path, extra=extra)).watches["support-watch"].drift
+    with pytest.raises(ConfigError, match="not supported yet") as caught:
+        load_config(write(tmp_path, extra=extra))
 
-    assert drift.reference_runs == 5 and drift.probe is not None
-    assert (drift.probe.cases, drift.probe.samples, drift.probe.temperature) == (10, 10, 1.0)
+    assert caught.value.field is not None and caught.value.field.startswith("watches[0].drift.")
 
 
 @pytest.mark.parametrize(("extra", "field"), [
