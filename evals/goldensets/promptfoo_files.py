@@ -16,6 +16,7 @@ from typing import Any
 
 from evals.errors import GoldenSetError
 from evals.goldensets.common import kind_of, read_text
+from evals.goldensets.confine import check_inside
 from evals.goldensets.promptfoo_csv import read_csv_tests
 from evals.goldensets.template import TemplateError, check_template, render
 from evals.nesting import TOO_DEEP, too_deep
@@ -58,13 +59,19 @@ class TestEntry:
 
 
 def file_ref(ref: str, base: Path) -> list[Path]:
-    """The files a `file://` reference (or a plain path, glob patterns allowed) names."""
+    """The files a `file://` reference (or a plain path, glob patterns allowed) names.
+
+    Raises:
+        GoldenSetError: one of them lies outside the bundle the config came in (`evals.goldensets.confine`).
+    """
     text = ref.removeprefix("file://").strip()
     path = Path(text)
     if not any(char in text for char in "*?["):
-        return [path if path.is_absolute() else base / path]
-    anchor = Path(path.anchor) if path.is_absolute() else base
-    return sorted(anchor.glob(str(path.relative_to(anchor) if path.is_absolute() else path)))
+        found = [path if path.is_absolute() else base / path]
+    else:
+        anchor = Path(path.anchor) if path.is_absolute() else base
+        found = sorted(anchor.glob(str(path.relative_to(anchor) if path.is_absolute() else path)))
+    return [check_inside(item, ref=ref, file=base) for item in found]
 
 
 def parse_data(text: str, *, file: Path) -> Any:

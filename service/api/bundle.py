@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from evals.config import Config, load_config
 from evals.errors import ConfigError
+from evals.goldensets.confine import confined_to
 from evals.yamllines import line_of, parse_yaml
 
 CONFIG_NAME = "turnout.yaml"
@@ -65,7 +66,8 @@ def load_bundle(*, config: bytes, files: list[BundleFile]) -> Config:
         path = root / CONFIG_NAME
         path.write_bytes(config)
         try:
-            return load_config(path)
+            with confined_to(root):
+                return load_config(path)
         except ConfigError as exc:
             raise _relative(exc, root) from None
 

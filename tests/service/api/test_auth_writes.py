@@ -132,3 +132,32 @@ def test_metrics_count_cycles_and_cases_from_the_database(client: TestClient, ra
     assert "turnout_cases_replayed_total 8.0" in text      # 4 cases x 2 models
     assert 'turnout_completion_errors_total{kind="' in text  # the refused case
     assert "turnout_api_requests_total" in text
+
+
+PROMPTFOO_CONFIG = """\
+golden_sets:
+  - {name: pf, file: suite/promptfooconfig.yaml, format: promptfoo}
+models:
+  - {name: prod, base_url: "http://127.0.0.1:1/v1", model: m1, hosting: self_hosted}
+watches:
+  - {name: pw, golden_set: pf, production: prod, scorers: [asserts], schedule: "0 6 * * *"}
+"""
+
+
+def test_a_bundled_promptfoo_suite_reads_only_files_of_the_bundle(client: TestClient, tokens: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    # a var read from a file of the bundle is fine
+    suite = b'prompts: ["Answer: {{q}}"]\ntests:\n  - vars: {q: "file://question.txt"}\n    assert: [{type: contains, value: x}]\n'
+    inside = put_config(client, tokens["admin"], parts=bundle(PROMPTFOO_CONFIG, files={
+        "suite/promptfooconfig.yaml": suite, "suite/question.txt": b"What is x?"}))
+    assert inside.status_code == 200, inside.text
+    # a var naming a file of the server is refused, by name, and nothing of it is read
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the server's secret")
+    for ref in (f"file://{secret}", "file://../../../" + "../" * 8 + str(secret).lstrip("/")):
+        leaking = suite.replace(b"file://question.txt", ref.encode())
+        answer = put_config(client, tokens["admin"], parts=bundle(PROMPTFOO_CONFIG, files={
+            "suite/promptfooconfig.yaml": leaking}))
+        assert answer.status_code == 422, answer.text
+        assert "outside the uploaded bundle" in answer.json()["detail"]
+        assert "the server's secret" not in answer.text
