@@ -147,7 +147,8 @@ watches:
 def test_a_bundled_promptfoo_suite_reads_only_files_of_the_bundle(client: TestClient, tokens: dict[str, str],
                                                                  tmp_path: Path) -> None:
     # a var read from a file of the bundle is fine
-    suite = b'prompts: ["Answer: {{q}}"]\ntests:\n  - vars: {q: "file://question.txt"}\n    assert: [{type: contains, value: x}]\n'
+    suite = (b'prompts: ["Answer: {{q}}"]\ntests:\n  - vars: {q: "file://question.txt"}\n'
+             b'    assert: [{type: contains, value: x}]\n')
     inside = put_config(client, tokens["admin"], parts=bundle(PROMPTFOO_CONFIG, files={
         "suite/promptfooconfig.yaml": suite, "suite/question.txt": b"What is x?"}))
     assert inside.status_code == 200, inside.text
