@@ -20,18 +20,18 @@ import itertools
 import json
 import random
 import re
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.peers.serving import ThreadedServer
 
 FaultKind = Literal["429", "500", "503", "400", "hang", "stall", "malformed", "truncate"]
 Messages = list[dict[str, Any]]
@@ -120,9 +120,7 @@ class OpenAIPeer:
         self._in_flight = 0
         self._max_in_flight = 0
         self._ids = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._serving: ThreadedServer | None = None
         self.base_url = ""
         self.app = Starlette(
             routes=[
@@ -153,35 +151,16 @@ class OpenAIPeer:
     # -- lifecycle --
 
     def __enter__(self) -> OpenAIPeer:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        port = self._socket.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=2
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="openai-peer"
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the OpenAI peer did not start")
-            time.sleep(0.01)
+        self._serving = ThreadedServer(self.app, name="OpenAI peer")
+        port = self._serving.start()
         self.base_url = f"http://127.0.0.1:{port}/v1"
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
+        if self._serving is not None:
+            self._serving.stop()
 
     # -- handlers --
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,11 +27,12 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from tests.peers.serving import ThreadedServer
 
 FaultKind = Literal["429", "500", "503"]
 
@@ -91,9 +91,7 @@ class SlackPeer:
         self._hold: threading.Event | None = None
         self._held = threading.Event()
         self._last_ts = 0.0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._serving: ThreadedServer | None = None
         self.base_url = ""
         """The Web API base URL, for `WebClient(base_url=...)`."""
         self.webhook_url = ""
@@ -152,21 +150,8 @@ class SlackPeer:
     # -- lifecycle --
 
     def __enter__(self) -> SlackPeer:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        port = self._socket.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=2)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
-                                        name="slack-peer")
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the Slack peer did not start")
-            time.sleep(0.01)
+        self._serving = ThreadedServer(self.app, name="Slack peer")
+        port = self._serving.start()
         root = f"http://127.0.0.1:{port}"
         self.base_url = f"{root}/api/"
         self.webhook_url = f"{root}/services/T0PEER/B0PEER/peersecret"
@@ -178,12 +163,8 @@ class SlackPeer:
         with self._lock:
             if self._hold is not None:
                 self._hold.set()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
+        if self._serving is not None:
+            self._serving.stop()
 
     # -- handlers --
 
