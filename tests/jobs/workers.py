@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,39 @@ def scheduler_process(database_url: str, *, log: Path | None = None,
         yield process
     finally:
         stop_group(process)
+
+
+@dataclass
+class EmbeddedRun:
+    """What `turnout up` printed, and how it exited once stopped with Ctrl-C."""
+
+    output: str
+    returncode: int
+
+
+def run_turnout_up(watch_file: Path, env: dict[str, str], log: Path, *, until: Callable[[], Any],
+                   timeout: float, what: str) -> EmbeddedRun:
+    """Apply *watch_file* to a fresh database, run `turnout up` until *until* holds, then stop it with Ctrl-C."""
+    turnout = str(BIN / "turnout")
+    for args in (["db", "upgrade"], ["apply", "-f", str(watch_file)]):
+        done = subprocess.run([turnout, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    with open(log, "wb") as out:
+        process = subprocess.Popen([turnout, "up"], env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for(until, timeout=timeout, what=what, every=1)
+        finally:
+            process.send_signal(signal.SIGINT)
+            code = process.wait(timeout=30)
+    return EmbeddedRun(log.read_text(), code)
+
+
+def scheduled_cycles_finished(env: dict[str, str]) -> int:
+    """How many scheduled cycles `turnout status --json` shows as finished (0 while it cannot answer)."""
+    status_ = subprocess.run([str(BIN / "turnout"), "status", "--json"], env=env, cwd=ROOT, capture_output=True,
+                             text=True)
+    cycles = json.loads(status_.stdout)["cycles"] if status_.returncode == 0 else []
+    return sum(1 for c in cycles if c["trigger"] == "schedule" and c["state"] == "finished")
 
 
 def trigger_cycle(database_url: str, watch: str, **extra: str) -> int:
