@@ -8,6 +8,7 @@ one 422 (`problems`: file, line, field, message each), and nothing is stored.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
@@ -39,6 +40,8 @@ VERSION_HELP = "`current`, a content hash or a prefix of it (8 characters or mor
 Version = Annotated[str, Query(pattern=VERSION_PATTERN, description=VERSION_HELP)]
 VersionPath = Annotated[str, PathParam(pattern=VERSION_PATTERN, description=VERSION_HELP)]
 INLINE = "cases"
+FIELDS_HELP = ('JSON: which column (CSV) or key (JSONL) is each case field, as `fields:` in turnout.yaml, e.g. '
+               '{"input": "question", "expected": "answer", "tags": ["language"]}')
 AllowUnsupported = Annotated[bool, Query(description=ALLOW_UNSUPPORTED_HELP)]
 DryRun = Annotated[bool, Query(description="check and answer what would change; store nothing")]
 
@@ -109,6 +112,7 @@ async def upload_golden_set(
         file_format: Annotated[Format | None, Form(alias="format", description="jsonl, yaml, csv, openai-evals or "
                                                                               "promptfoo")] = None,
         privacy: Annotated[Privacy, Form()] = "internal",
+        fields: Annotated[str | None, Form(description=FIELDS_HELP)] = None,
         allow_unsupported: AllowUnsupported = False, dry_run: DryRun = False,
 ) -> GoldenSetChangePublic:
     """Create the golden set from a file, or make its cases the current version, as a `file:` entry of
@@ -118,7 +122,7 @@ async def upload_golden_set(
     content = await file.read(MAX_BUNDLE_BYTES + 1)
     if len(content) > MAX_BUNDLE_BYTES:
         raise ConfigError(f"the file is larger than {MAX_BUNDLE_BYTES // 2**20} MB", field="file")
-    decl = _decl(name=name, file=filename, format=file_format, privacy=privacy)
+    decl = _decl(name=name, file=filename, format=file_format, privacy=privacy, fields=_json_form(fields, "fields"))
     with tempfile.TemporaryDirectory(prefix="turnout-upload-") as directory:
         root = Path(directory)
         (root / filename).write_bytes(content)
@@ -138,6 +142,15 @@ def delete_golden_set(session: SessionDep, token: EditorToken, name: str) -> Cha
                   target=f"golden_set:{name}")
     session.commit()
     return ChangePublic(**asdict(change))
+
+
+def _json_form(text: str | None, field: str) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not JSON: {exc.msg} (column {exc.colno})", field=field) from None
 
 
 def _decl(**fields: Any) -> GoldenSetDecl:

@@ -120,6 +120,19 @@ def test_upload_in_each_format(client: TestClient, tokens: dict[str, str], filen
     assert listed["source"] == filename and len(listed["versions"]) == 1
 
 
+def test_a_file_in_another_shape_is_read_through_fields(client: TestClient, tokens: dict[str, str]) -> None:
+    rows = "question,answer,language\nCapital of France?,Paris,en\nCapitale de l'Italie ?,Rome,fr\n"
+    fields = json.dumps({"input": "question", "expected": "answer", "tags": ["language"]})
+    answer = upload(client, tokens, "export.csv", rows, data={"fields": fields})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["version"]["n_cases"] == 2 and "generated" in answer.json()["notes"][0]
+    page = client.get("/api/v1/golden-sets/qa/versions/current/cases", params={"tag": "language:fr"},
+                      headers=auth(tokens, "viewer")).json()
+    assert [c["data"]["expected"] for c in page["cases"]] == ["Rome"]
+    bad = upload(client, tokens, "export.csv", rows, data={"fields": json.dumps({"expected": "answer"})})
+    assert bad.status_code == 422 and bad.json()["field"] == "fields.input", bad.text
+
+
 def test_unsupported_asserts_are_refused_per_case_unless_allowed(client: TestClient, tokens: dict[str, str]) -> None:
     refused = upload(client, tokens, "promptfooconfig.yaml", PROMPTFOO, data={"format": "promptfoo"})
     assert refused.status_code == 422, refused.text
@@ -194,3 +207,16 @@ def test_making_a_golden_set_confidential_under_an_api_model_is_refused(
     assert answer.json()["type"] == "policy-violation" and "qa-watch" in answer.json()["detail"]
     with session_scope() as session:
         assert [row.privacy for row in catalog.list_golden_sets(session)] == ["internal"]
+
+
+def test_a_bundle_whose_file_has_several_bad_lines_names_each_relative_to_turnout_yaml(
+        client: TestClient, tokens: dict[str, str]) -> None:
+    config = "golden_sets:\n  - {name: qa, file: data/qa.jsonl}\n"
+    lines = ["{bad", json.dumps(CASES[0]), json.dumps({"id": "x"})]
+    answer = client.put("/api/v1/config", headers=auth(tokens, "editor"), files=[
+        ("config", ("turnout.yaml", config.encode())), ("files", ("data/qa.jsonl", "\n".join(lines).encode()))])
+    assert answer.status_code == 422, answer.text
+    problems = answer.json()["problems"]
+    assert [(p["file"], p["line"]) for p in problems] == [("data/qa.jsonl", 1), ("data/qa.jsonl", 3)]
+    assert problems[1]["field"] == "input" and "turnout-bundle" not in answer.text
+    assert stored_sets() == 0
