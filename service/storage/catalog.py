@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, col, select
 
 from evals.cases import GoldenSet, canonical_json, sha256_hex
 from evals.config import Config, WatchDecl
+from evals.errors import ConfigError
 from evals.models import ModelSpec
 from service.storage.runs import NotFound
 from service.storage.tables import CaseRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, WatchRow, utcnow
@@ -75,6 +77,7 @@ def apply_golden_set(session: Session, *, source: str, golden_set: GoldenSet) ->
         golden_set: The cases, read and checked.
     """
     decl_source = source
+    _check_lengths(GoldenSetRow, "golden_set", {"name": golden_set.name, "source": source})
     row = session.exec(select(GoldenSetRow).where(GoldenSetRow.name == golden_set.name)).first()
     action: Action = "unchanged"
     if row is None:
@@ -115,8 +118,19 @@ def _version_for(session: Session, row: GoldenSetRow, golden_set: GoldenSet) -> 
     return version
 
 
+def _check_lengths(table: type[SQLModel], kind: Kind, values: dict[str, Any]) -> None:
+    """Refuse by name a text longer than its column holds (PostgreSQL would refuse the row with a bare error)."""
+    columns = sa.inspect(table).columns
+    for key, value in values.items():
+        length = getattr(columns[key].type, "length", None) if key in columns else None
+        if isinstance(value, str) and length is not None and len(value) > length:
+            raise ConfigError(f"{kind.replace('_', ' ')} {key} is {len(value)} characters long; the most is {length}",
+                              field=key)
+
+
 def _apply_spec(session: Session, table: type[SpecRow], name: str, spec: dict[str, Any], *,
                 kind: Kind, columns: dict[str, Any]) -> Change:
+    _check_lengths(table, kind, {"name": name, **columns})
     spec_hash = sha256_hex(canonical_json(spec))
     row = session.exec(select(table).where(table.name == name)).first()
     if row is None:

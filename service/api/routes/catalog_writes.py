@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
 from pydantic import ValidationError
 
 from evals.config import WatchDecl
@@ -25,6 +26,9 @@ from service.storage.catalog import Change
 from service.storage.listing import ModelPublic
 from service.storage.tables import ApiTokenRow
 
+NAME_MAX = 200
+"""The longest name the name columns hold."""
+NewName = Annotated[str, PathParam(min_length=1, max_length=NAME_MAX, description="the name to create or replace")]
 router = APIRouter(responses=problem_responses(401, 403, 422, 503))
 DryRun = Annotated[bool, Query(description="check and answer what would change; store nothing")]
 
@@ -70,7 +74,7 @@ def _answer(session: SessionDep, token: ApiTokenRow, change: Change, *, action: 
 
 
 @router.put("/watches/{name}", response_model=ChangePublic, tags=["watches"])
-def put_watch(session: SessionDep, token: EditorToken, name: str, body: WatchBody, dry_run: DryRun = False
+def put_watch(session: SessionDep, token: EditorToken, name: NewName, body: WatchBody, dry_run: DryRun = False
               ) -> ChangePublic:
     """Create or replace a watch, checked as `turnout apply` checks it (its golden set and models must exist,
     the privacy policy must allow them). The scheduler picks up its schedule, or a pause, at its next sync."""
@@ -94,7 +98,7 @@ def get_model(session: SessionDep, name: str) -> ModelPublic:
 
 
 @router.put("/models/{name}", response_model=ChangePublic, tags=["models"], responses=problem_responses(409))
-def put_model(session: SessionDep, token: AdminToken, name: str, body: ModelBody, dry_run: DryRun = False
+def put_model(session: SessionDep, token: AdminToken, name: NewName, body: ModelBody, dry_run: DryRun = False
               ) -> ChangePublic:
     """Create or replace a model (admins only), checked as `turnout apply` checks it; refused when a watch
     that calls it would then break the privacy policy."""

@@ -33,6 +33,9 @@ from service.storage import golden_sets as store
 from service.storage.golden_sets import VERSION_PATTERN, CasesPagePublic, GoldenSetDiffPublic
 from service.storage.listing import MAX_ID, MAX_PAGE, GoldenSetPublic, GoldenSetVersionPublic
 
+NAME_MAX = 200
+"""The longest name the name columns hold."""
+NewName = Annotated[str, PathParam(min_length=1, max_length=NAME_MAX, description="the name to create or replace")]
 router = APIRouter(tags=["golden sets"], responses=problem_responses(401, 403, 422, 503))
 viewer = [Depends(require("viewer"))]
 
@@ -93,7 +96,7 @@ def diff_versions(session: SessionDep, name: str, base: Version, head: Version =
 
 
 @router.put("/golden-sets/{name}", response_model=GoldenSetChangePublic, responses=problem_responses(409))
-def put_golden_set(session: SessionDep, token: EditorToken, name: str, body: GoldenSetCases,
+def put_golden_set(session: SessionDep, token: EditorToken, name: NewName, body: GoldenSetCases,
                    allow_unsupported: AllowUnsupported = False, dry_run: DryRun = False) -> GoldenSetChangePublic:
     """Create the golden set, or make these cases its current version (the same cases make the same version)."""
     decl = _decl(name=name, cases=body.cases, privacy=body.privacy)
@@ -106,7 +109,7 @@ def put_golden_set(session: SessionDep, token: EditorToken, name: str, body: Gol
 
 @router.put("/golden-sets/{name}/file", response_model=GoldenSetChangePublic, responses=problem_responses(409))
 async def upload_golden_set(
-        session: SessionDep, token: EditorToken, name: str,
+        session: SessionDep, token: EditorToken, name: NewName,
         file: Annotated[UploadFile, File(description="the golden-set file; its filename names it in errors and, "
                                                      "without `format`, tells the format by its extension")],
         file_format: Annotated[Format | None, Form(alias="format", description="jsonl, yaml, csv, openai-evals or "
@@ -119,6 +122,8 @@ async def upload_golden_set(
     turnout.yaml would. A promptfoo file's `file://` references cannot be resolved from one file: send
     those with `PUT /config` as a bundle."""
     filename = PurePosixPath((file.filename or "").replace("\\", "/")).name or "cases"
+    if len(filename.encode("utf-8")) > NAME_MAX:
+        raise ConfigError(f"the file's name is longer than {NAME_MAX} bytes; rename it", field="file")
     content = await file.read(MAX_BUNDLE_BYTES + 1)
     if len(content) > MAX_BUNDLE_BYTES:
         raise ConfigError(f"the file is larger than {MAX_BUNDLE_BYTES // 2**20} MB", field="file")

@@ -141,3 +141,17 @@ def test_a_dry_run_stores_nothing_and_writes_are_audited(client: TestClient, tok
     assert [(e["action"], e["target"], e["actor"]) for e in entries[:2]] == [
         ("watch.delete", "watch:api-watch", "editor-test"), ("watch.put", "watch:api-watch", "editor-test")]
     assert client.get("/api/v1/watches/api-watch", headers=auth(tokens, "viewer")).status_code == 404
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/api/v1/models/m", {**MODEL, "residency": "r" * 65}, "residency"),
+    ("/api/v1/watches/w", {**WATCH, "team": "t" * 201}, "team"),
+    ("/api/v1/watches/" + "w" * 201, WATCH, "name"),
+    ("/api/v1/golden-sets/" + "g" * 201, {"cases": [{"id": "a", "input": "q"}]}, "name"),
+])
+def test_a_text_longer_than_its_column_is_refused_by_name(client: TestClient, tokens: dict[str, str],
+                                                          applied: Path, path: str, body: dict[str, Any],
+                                                          field: str) -> None:
+    answer = client.put(path, json=body, headers=auth(tokens, "admin"))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == field
