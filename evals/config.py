@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
@@ -175,20 +176,21 @@ def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
         raise _located_error(exc, located, path) from None
     _check_unique_names(declared, located, path)
     for index, model in enumerate(declared.models):
-        _check_vllm(model, index, path, located)
+        check_model(model, file=path, located=located, loc=("models", index))
     golden_sets: dict[str, tuple[GoldenSetDecl, GoldenSet]] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for index, decl in enumerate(declared.golden_sets):
-        golden_set, read_notes = _read_golden_set(decl, index, path, located)
+        golden_set, read_notes = read_golden_set(decl, base=path.parent, allow_unsupported=allow_unsupported,
+                                                 file=path, located=located, loc=("golden_sets", index))
         golden_sets[decl.name] = (decl, golden_set)
-        notes[decl.name] = read_notes + check_supported(
-            golden_set, allowed=allow_unsupported or decl.allow_unsupported,
-            file=decl.file or f"{path}: golden_sets[{index}].cases")
+        notes[decl.name] = read_notes
     config = Config(path=path, golden_sets=golden_sets,
                     models={m.name: m for m in declared.models},
                     watches={w.name: w for w in declared.watches}, notes=notes)
+    privacy = {name: golden_set.privacy for name, (_, golden_set) in golden_sets.items()}
     for index, watch in enumerate(declared.watches):
-        _check_watch(config, watch, index, located)
+        check_watch(watch, privacy=privacy, models=config.models, base=path.parent, file=path, located=located,
+                    loc=("watches", index))
     return config
 
 
@@ -225,8 +227,16 @@ def _check_unique_names(declared: ConfigFile, located: Any, path: Path) -> None:
             seen[item.name] = index
 
 
-def _check_vllm(model: ModelSpec, index: int, path: Path, located: Any) -> None:
-    """Refuse at `apply` the `kind: vllm` params and options a GPU worker would refuse at run time."""
+def check_model(model: ModelSpec, *, file: str | Path | None = None, located: Any = None,
+                loc: tuple[str | int, ...] = ()) -> None:
+    """Refuse at `apply` the `kind: vllm` params and options a GPU worker would refuse at run time.
+
+    Args:
+        model: The declaration, already valid as a `ModelSpec`.
+        file: Where it was declared, for the message (None for an API request body).
+        located: The parsed YAML with lines, when there is a file.
+        loc: Where the model sits in it (`("models", 2)`); empty for a request body.
+    """
     if model.kind != "vllm":
         return
     try:
@@ -234,44 +244,82 @@ def _check_vllm(model: ModelSpec, index: int, path: Path, located: Any) -> None:
         engine_args(model)
     except ConfigError as exc:
         parts = tuple(exc.field.split(".")) if exc.field else ()
-        raise ConfigError(exc.reason, file=path, line=line_of(located, ("models", index, *parts)),
-                          field=f"models[{index}].{exc.field}" if exc.field else f"models[{index}]") from None
+        raise ConfigError(exc.reason, file=file, line=line_of(located, (*loc, *parts)),
+                          field=field_name((*loc, *parts)) or None) from None
 
 
-def _read_golden_set(
-    decl: GoldenSetDecl, index: int, path: Path, located: Any
+def read_golden_set(
+    decl: GoldenSetDecl, *, base: Path, allow_unsupported: bool = False, file: str | Path | None = None,
+    located: Any = None, loc: tuple[str | int, ...] = (),
 ) -> tuple[GoldenSet, tuple[str, ...]]:
+    """Read a golden set's cases (inline, or its `file:` under *base*) and check Turnout can run its asserts.
+
+    Args:
+        decl: The declaration, as in turnout.yaml.
+        base: The directory its `file:` is relative to.
+        allow_unsupported: `--allow-unsupported`: import asserts Turnout cannot run as unscorable.
+        file: Where *decl* was written, for the messages (None for an API request body).
+        located: The parsed YAML with lines, when there is a file.
+        loc: Where *decl* sits in it (`("golden_sets", 0)`); empty for a request body.
+
+    Returns:
+        The golden set and the notes for `apply`'s output.
+
+    Raises:
+        ConfigError: naming file, line and field; ConfigProblems with every problem when there are several.
+    """
     notes: tuple[str, ...] = ()
+    where = field_name((*loc, "cases"))
     if decl.cases is not None:
-        cases = parse_inline_cases(decl.cases, source=f"{path}: golden_sets[{index}].cases")
+        cases = parse_inline_cases(decl.cases, source=f"{file}: {where}" if file is not None else where)
     else:
         assert decl.file is not None
-        file = (path.parent / decl.file)
-        if not file.exists():
-            raise GoldenSetError(f"golden set file {file} does not exist (a `file:` path is relative to "
-                                 f"{path.name})", file=path, line=line_of(located, ("golden_sets", index, "file")),
-                                 field=f"golden_sets[{index}].file")
+        path = (base / decl.file)
+        if not path.exists():
+            named = f" (a `file:` path is relative to {Path(file).name})" if file is not None else ""
+            raise GoldenSetError(f"golden set file {path} does not exist{named}", file=file,
+                                 line=line_of(located, (*loc, "file")), field=field_name((*loc, "file")))
         if decl.fields is not None:
-            mapped = read_mapped(file, fields=decl.fields)
+            mapped = read_mapped(path, fields=decl.fields)
             cases = mapped.cases
             if mapped.generated_ids:
                 notes = (f"{mapped.generated_ids} case id(s) generated from the content hash "
                          f"(`fields:` maps no id column, or rows lack it)",)
         else:
-            cases = load_cases(file, format=decl.format)
-    return GoldenSet(name=decl.name, privacy=decl.privacy, cases=cases), notes
+            cases = load_cases(path, format=decl.format)
+    golden_set = GoldenSet(name=decl.name, privacy=decl.privacy, cases=cases)
+    notes += check_supported(golden_set, allowed=allow_unsupported or decl.allow_unsupported,
+                             file=decl.file or (f"{file}: {where}" if file is not None else where))
+    return golden_set, notes
 
 
-def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> None:
-    def fail(message: str, key: str) -> ConfigError:
-        return ConfigError(message, file=config.path, line=line_of(located, ("watches", index, key)),
-                           field=f"watches[{index}].{key}")
+def check_watch(watch: WatchDecl, *, privacy: Mapping[str, Privacy], models: Mapping[str, ModelSpec],
+                base: Path | None = None, file: str | Path | None = None, located: Any = None,
+                loc: tuple[str | int, ...] = ()) -> None:
+    """Check a watch against the golden sets and models it names, as `turnout apply` does.
 
-    if watch.golden_set not in config.golden_sets:
+    Args:
+        watch: The declaration, already valid as a `WatchDecl`.
+        privacy: The privacy class of every golden set it may name, by name.
+        models: Every model it may name, by name.
+        base: The directory of turnout.yaml (None for an API request body: no file can be read).
+        file: Where *watch* was written, for the messages (None for an API request body).
+        located: The parsed YAML with lines, when there is a file.
+        loc: Where *watch* sits in it (`("watches", 0)`); empty for a request body.
+
+    Raises:
+        ConfigError: a name that is not declared, a judge model missing, a bad scorer.
+        PolicyViolation: a model (or judge) the golden set's privacy class forbids.
+    """
+    def fail(message: str, *keys: str) -> ConfigError:
+        return ConfigError(message, file=file, line=line_of(located, (*loc, *keys)),
+                           field=field_name((*loc, *keys)))
+
+    if watch.golden_set not in privacy:
         raise fail(f"golden set '{watch.golden_set}' is not declared in golden_sets", "golden_set")
     for key, names in (("production", [watch.production]), ("candidates", watch.candidates)):
         for name in names:
-            if name not in config.models:
+            if name not in models:
                 raise fail(f"model '{name}' is not declared in models", key)
     try:
         specs = watch.scorer_specs()
@@ -279,21 +327,18 @@ def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> 
         raise fail(exc.reason, "scorers") from None
     for spec in specs:
         for name in judge_models([spec]):
-            if name not in config.models:
+            if name not in models:
                 # Caught here, not on the worker: a scoring step that cannot build its judge never ends.
                 raise fail(f"scorer '{spec.name}': judge model '{name}' is not declared in models", "scorers")
     labels = watch.drift.judge_labels
-    if labels is not None and not (config.path.parent / labels).is_file():
-        raise ConfigError(f"judge labels file {config.path.parent / labels} does not exist (the path is relative "
-                          f"to {config.path.name})", file=config.path,
-                          line=line_of(located, ("watches", index, "drift", "judge_labels")),
-                          field=f"watches[{index}].drift.judge_labels")
-    _, golden_set = config.golden_sets[watch.golden_set]
-    models = [config.models[name] for name in (watch.production, *watch.candidates)]
-    judges = [config.models[name] for name in judge_models(specs) if name in config.models]
-    violation = check_privacy(watch_name=watch.name, privacy=golden_set.privacy, models=models, judges=judges,
+    if labels is not None and (base is None or not (base / labels).is_file()):
+        where = "the path is relative to turnout.yaml" if base is None else f"the path is relative to {base}"
+        raise fail(f"judge labels file {labels} does not exist ({where})", "drift", "judge_labels")
+    chosen = [models[name] for name in (watch.production, *watch.candidates)]
+    judges = [models[name] for name in judge_models(specs) if name in models]
+    violation = check_privacy(watch_name=watch.name, privacy=privacy[watch.golden_set], models=chosen, judges=judges,
                               allowed_residencies=watch.policy.allowed_residencies,
-                              golden_set=golden_set.name)
+                              golden_set=watch.golden_set)
     if violation is not None:
-        raise violation.__class__(violation.reason, file=config.path,
-                                  line=line_of(located, ("watches", index)), field=f"watches[{index}]")
+        raise violation.__class__(violation.reason, file=file, line=line_of(located, loc),
+                                  field=field_name(loc) or None)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from evals.cases import Case
-from evals.errors import GoldenSetError
+from evals.errors import GoldenSetError, ProblemCollector
 from evals.nesting import LONE_SURROGATE, TOO_DEEP, has_lone_surrogate, too_deep
 from evals.yamllines import Loc
 
@@ -254,20 +254,23 @@ def finish(found: list[Located], *, file: str | Path) -> tuple[Case, ...]:
 
     Raises:
         GoldenSetError: On an empty file, or a case id used twice (naming both places).
+        ConfigProblems: When several ids are used twice: each repeat.
     """
     if not found:
         raise GoldenSetError("no cases: the golden set is empty", file=file)
+    collector = ProblemCollector(file=file)
     first_seen: dict[str, Located] = {}
     for item in found:
         earlier = first_seen.setdefault(item.case.id, item)
         if earlier is not item:
-            raise GoldenSetError(
+            collector.add(GoldenSetError(
                 f"duplicate case id {item.case.id!r}: first at {earlier.where(item.file)}, "
                 f"again at {item.where(item.file)}; case ids must be unique in a golden set",
                 file=item.file,
                 line=item.line,
                 field=item.label + ".id" if item.label and item.line is None else "id",
-            )
+            ))
+    collector.raise_if_any()
     return tuple(item.case for item in found)
 
 

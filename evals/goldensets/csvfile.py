@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.cases import Case
-from evals.errors import GoldenSetError
+from evals.errors import GoldenSetError, ProblemCollector
 from evals.goldensets.common import Located, finish, read_text, validate
 
 REQUIRED_COLUMNS = ("id", "input")
@@ -101,7 +101,8 @@ def read_csv(path: Path) -> tuple[Case, ...]:
         The cases, in file order.
 
     Raises:
-        GoldenSetError: Naming the file, line and column of the first problem.
+        GoldenSetError: Naming the file, line and column of the problem.
+        ConfigProblems: When several rows are bad: each one, with its line and column.
     """
     rows = csv_rows(read_text(path), file=path)
     first = next(rows, None)
@@ -119,14 +120,16 @@ def read_csv(path: Path) -> tuple[Case, ...]:
                 line=header_line,
                 field=name,
             )
+    collector = ProblemCollector(file=path)
     found: list[Located] = []
     for line, row in rows:
-        cells = row_cells(columns, row, file=path, line=line)
-        data: dict[str, Any] = {"id": cells["id"].strip(), "input": cells["input"]}
-        for name in OPTIONAL_COLUMNS:
-            value = cells.get(name, "")
-            if value.strip():
-                data[name] = value.strip() if name == "cluster" else value
-        case = validate(Case, data, file=path, line=line)
-        found.append(Located(case, str(path), line))
+        with collector.catching():
+            cells = row_cells(columns, row, file=path, line=line)
+            data: dict[str, Any] = {"id": cells["id"].strip(), "input": cells["input"]}
+            for name in OPTIONAL_COLUMNS:
+                value = cells.get(name, "")
+                if value.strip():
+                    data[name] = value.strip() if name == "cluster" else value
+            found.append(Located(validate(Case, data, file=path, line=line), str(path), line))
+    collector.raise_if_any()
     return finish(found, file=path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evals.cases import Case
-from evals.errors import GoldenSetError
+from evals.errors import GoldenSetError, ProblemCollector
 from evals.goldensets.common import TEXT_FIELDS, Located, finish, kind_of, validate
 
 
@@ -29,9 +29,11 @@ def parse_inline_cases(items: list[Any], *, source: str) -> tuple[Case, ...]:
 
     Raises:
         GoldenSetError: With `source` as the file and `[index].field` as the field.
+        ConfigProblems: When several cases are bad: each one, with its field.
     """
     if not isinstance(items, list):
         raise GoldenSetError(f"must be a list of cases, got {kind_of(items)}", file=source)
+    collector = ProblemCollector(file=source)
     found: list[Located] = []
     for index, item in enumerate(items):
         data = item
@@ -39,6 +41,8 @@ def parse_inline_cases(items: list[Any], *, source: str) -> tuple[Case, ...]:
             data = {k: _as_text(v) if k in TEXT_FIELDS else v for k, v in item.items()}
             if isinstance(data.get("tags"), list):
                 data["tags"] = [_as_text(tag) for tag in data["tags"]]
-        case = validate(Case, data, file=source, line=None, field_prefix=f"[{index}]")
-        found.append(Located(case, source, None, label=f"[{index}]"))
+        with collector.catching():
+            case = validate(Case, data, file=source, line=None, field_prefix=f"[{index}]")
+            found.append(Located(case, source, None, label=f"[{index}]"))
+    collector.raise_if_any()
     return finish(found, file=source)

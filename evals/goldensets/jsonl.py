@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from evals.cases import Case
-from evals.goldensets.common import Located, finish, json_lines, validate
+from evals.errors import ProblemCollector
+from evals.goldensets.common import Located, finish, parse_json_line, read_text, validate
 
 
 def read_jsonl(path: Path) -> tuple[Case, ...]:
@@ -22,8 +23,17 @@ def read_jsonl(path: Path) -> tuple[Case, ...]:
         The cases, in file order.
 
     Raises:
-        GoldenSetError: Naming the file, line and field of the first problem.
+        GoldenSetError: Naming the file, line and field of the problem.
+        ConfigProblems: When several lines are bad: each one, with its line and field.
     """
-    found = [Located(validate(Case, data, file=path, line=number), str(path), number)
-             for number, data in json_lines(path)]
+    collector = ProblemCollector(file=path)
+    found: list[Located] = []
+    # Only "\n" ends a record: str.splitlines() would also split inside strings at U+2028.
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        with collector.catching():
+            data = parse_json_line(line, file=path, line=number)
+            found.append(Located(validate(Case, data, file=path, line=number), str(path), number))
+    collector.raise_if_any()
     return finish(found, file=path)

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from evals.cases import Case
-from evals.errors import GoldenSetError
+from evals.errors import GoldenSetError, ProblemCollector
 from evals.goldensets.common import (
     TEXT_FIELDS,
     Located,
@@ -42,7 +42,8 @@ def read_yaml(path: Path) -> tuple[Case, ...]:
         The cases, in file order.
 
     Raises:
-        GoldenSetError: Naming the file, line and field of the first problem.
+        GoldenSetError: Naming the file, line and field of the problem.
+        ConfigProblems: When several cases are bad: each one, with its line and field.
     """
     document = parse_yaml(read_text(path), file=path, error=GoldenSetError)
     if document is None:
@@ -71,22 +72,25 @@ def read_yaml(path: Path) -> tuple[Case, ...]:
             line=document.key_lines["cases"],
             field="cases",
         )
+    collector = ProblemCollector(file=path)
     found: list[Located] = []
     for index, item in enumerate(items):
         line = items.item_lines[index]
-        if not isinstance(item, LineDict):
-            raise GoldenSetError(
-                f"a case must be a mapping of fields, got {kind_of(item)}",
+        with collector.catching():
+            if not isinstance(item, LineDict):
+                raise GoldenSetError(
+                    f"a case must be a mapping of fields, got {kind_of(item)}",
+                    file=path,
+                    line=line,
+                    field=f"cases[{index}]",
+                )
+            case = validate(
+                Case,
+                plain_case_data(item, TEXT_FIELDS),
                 file=path,
                 line=line,
-                field=f"cases[{index}]",
+                locate=partial(line_of, item),
             )
-        case = validate(
-            Case,
-            plain_case_data(item, TEXT_FIELDS),
-            file=path,
-            line=line,
-            locate=partial(line_of, item),
-        )
-        found.append(Located(case, str(path), line))
+            found.append(Located(case, str(path), line))
+    collector.raise_if_any()
     return finish(found, file=path)

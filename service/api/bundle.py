@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from evals.config import Config, load_config
-from evals.errors import ConfigError
+from evals.errors import ConfigError, ConfigProblems
 from evals.goldensets.confine import confined_to
 from evals.yamllines import line_of, parse_yaml
 
@@ -37,12 +37,13 @@ def _safe_path(path: str, *, field: str) -> PurePosixPath:
     return relative
 
 
-def load_bundle(*, config: bytes, files: list[BundleFile]) -> Config:
+def load_bundle(*, config: bytes, files: list[BundleFile], allow_unsupported: bool = False) -> Config:
     """Check a turnout.yaml and the files it names exactly as `turnout apply` does.
 
     Args:
         config: The bytes of turnout.yaml.
         files: The files its `file:` entries name, each under its path relative to turnout.yaml.
+        allow_unsupported: `turnout apply --allow-unsupported`.
 
     Returns:
         The checked config; its golden sets are read, so nothing refers to the bundle afterwards.
@@ -67,9 +68,9 @@ def load_bundle(*, config: bytes, files: list[BundleFile]) -> Config:
         path.write_bytes(config)
         try:
             with confined_to(root):
-                return load_config(path)
+                return load_config(path, allow_unsupported=allow_unsupported)
         except ConfigError as exc:
-            raise _relative(exc, root) from None
+            raise relative_error(exc, root) from None
 
 
 def _check_named_files(config: bytes, present: set[PurePosixPath]) -> None:
@@ -91,8 +92,14 @@ def _check_named_files(config: bytes, present: set[PurePosixPath]) -> None:
                               file=CONFIG_NAME, line=line, field=field)
 
 
-def _relative(exc: ConfigError, root: Path) -> ConfigError:
-    """The same error with its file named relative to the bundle (the server's temporary path means nothing)."""
+def relative_error(exc: ConfigError, root: Path) -> ConfigError:
+    """The same error with its files named relative to *root* (the server's temporary path means nothing),
+    each problem of a ConfigProblems too."""
+    if isinstance(exc, ConfigProblems):
+        file = exc.file
+        if file is not None and Path(file).is_relative_to(root):
+            file = Path(file).relative_to(root).as_posix()
+        return ConfigProblems([relative_error(part, root) for part in exc.problems], file=file, more=exc.more)
     file = exc.file
     if file is not None and Path(file).is_relative_to(root):
         file = Path(file).relative_to(root).as_posix()

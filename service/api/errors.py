@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from evals.errors import ConfigError, PolicyViolation, TurnoutError
+from evals.errors import ConfigError, ConfigProblems, PolicyViolation, TurnoutError
 from service.storage.db import StoreUnavailable, is_transient
 from service.storage.migrate import SchemaOutOfDate
 from service.storage.runs import InvalidState, NotFound
@@ -32,6 +32,17 @@ STATUS: tuple[tuple[type[TurnoutError], int, str], ...] = (
     (SchemaOutOfDate, 503, "schema-out-of-date"),
 )
 """Domain error type → status and problem type, most specific first. Other `TurnoutError`s are 400."""
+
+
+class InputProblem(BaseModel):
+    """One problem of the input: where, and what to change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str | None
+    line: int | None
+    field: str | None
+    message: str
 
 
 class Problem(BaseModel):
@@ -50,6 +61,10 @@ class Problem(BaseModel):
     field: str | None = None
     errors: list[dict[str, Any]] | None = None
     """For a request that does not match the schema: one entry per problem (`loc`, `msg`)."""
+    problems: list[InputProblem] | None = None
+    """For bad input: every problem found (the first is also in `file`, `line`, `field`)."""
+    more: int | None = None
+    """How many further problems were found and not listed."""
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -66,7 +81,9 @@ def problem(status: int, detail: str, *, type_: str = "about:blank", headers: di
             **extra: Any) -> JSONResponse:
     """A problem-details response."""
     body = Problem(type=type_, title=TITLES.get(status, "Error"), status=status, detail=detail, **extra)
-    return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status,
+    # Absent members are left out; inside `problems`, each keeps all four (null where unknown).
+    content = {key: value for key, value in body.model_dump(mode="json").items() if value is not None}
+    return JSONResponse(content, status_code=status,
                         media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -74,8 +91,13 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TurnoutError)
     status, slug = next(((status, slug) for kind, status, slug in STATUS if isinstance(exc, kind)),
                         (400, "turnout-error"))
+    if isinstance(exc, ConfigProblems):
+        first = exc.problems[0]
+        return problem(status, str(exc), type_=slug, file=first.file, line=first.line, field=first.field,
+                       problems=exc.to_data(), more=exc.more or None)
     if isinstance(exc, ConfigError):
-        return problem(status, exc.reason, type_=slug, file=exc.file, line=exc.line, field=exc.field)
+        return problem(status, exc.reason, type_=slug, file=exc.file, line=exc.line, field=exc.field,
+                       problems=[{"file": exc.file, "line": exc.line, "field": exc.field, "message": exc.reason}])
     return problem(status, str(exc), type_=slug)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, col, select
 
 from evals.cases import GoldenSet, canonical_json, sha256_hex
-from evals.config import Config
+from evals.config import Config, WatchDecl
+from evals.errors import ConfigError
 from evals.models import ModelSpec
 from service.storage.runs import NotFound
 from service.storage.tables import CaseRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, WatchRow, utcnow
@@ -36,28 +38,46 @@ def apply_config(session: Session, *, config: Config, prune: bool = False) -> li
     Idempotent: applying the same file twice reports every object `unchanged` the second time.
     The caller commits (or rolls back, for a dry run).
     """
-    changes = [_apply_golden_set(session, decl_source=decl.file or "inline", golden_set=golden_set)
+    changes = [apply_golden_set(session, source=decl.file or "inline", golden_set=golden_set)
                for decl, golden_set in config.golden_sets.values()]
-    changes += [_apply_spec(session, ModelRow, name, spec.model_dump(mode="json"),
-                            kind="model", columns={"kind": spec.kind, "hosting": spec.hosting,
-                                                   "residency": spec.residency})
-                for name, spec in config.models.items()]
+    changes += [apply_model(session, spec=spec) for spec in config.models.values()]
     session.flush()
-    for name, watch in config.watches.items():
-        spec = watch.model_dump(mode="json")
-        spec["scorers"] = [s.to_data() for s in watch.scorer_specs()]
-        columns = {
-            "golden_set_id": _live_id(session, GoldenSetRow, watch.golden_set),
-            "production_model_id": _live_id(session, ModelRow, watch.production),
-            "schedule": watch.schedule, "timezone": watch.timezone, "paused": watch.paused, "team": watch.team,
-        }
-        changes.append(_apply_spec(session, WatchRow, name, spec, kind="watch", columns=columns))
+    changes += [apply_watch(session, watch=watch) for watch in config.watches.values()]
     if prune:
         changes += _prune(session, config)
     return changes
 
 
-def _apply_golden_set(session: Session, *, decl_source: str, golden_set: GoldenSet) -> Change:
+def apply_model(session: Session, *, spec: ModelSpec) -> Change:
+    """Create or update one model as `apply` does (checked by `evals.config.check_model` first)."""
+    return _apply_spec(session, ModelRow, spec.name, spec.model_dump(mode="json"), kind="model",
+                       columns={"kind": spec.kind, "hosting": spec.hosting, "residency": spec.residency})
+
+
+def apply_watch(session: Session, *, watch: WatchDecl) -> Change:
+    """Create or update one watch as `apply` does; its golden set and models must be stored and live
+    (checked by `evals.config.check_watch` first)."""
+    spec = watch.model_dump(mode="json")
+    spec["scorers"] = [s.to_data() for s in watch.scorer_specs()]
+    columns = {
+        "golden_set_id": _live_id(session, GoldenSetRow, watch.golden_set),
+        "production_model_id": _live_id(session, ModelRow, watch.production),
+        "schedule": watch.schedule, "timezone": watch.timezone, "paused": watch.paused, "team": watch.team,
+    }
+    return _apply_spec(session, WatchRow, watch.name, spec, kind="watch", columns=columns)
+
+
+def apply_golden_set(session: Session, *, source: str, golden_set: GoldenSet) -> Change:
+    """Create a golden set, or make *golden_set*'s cases its current version (a version already stored
+    with the same content hash is reused: versions are never edited, only added).
+
+    Args:
+        session: The open session; the caller commits.
+        source: Where the cases came from, for listings (`inline`, a file name, `api`).
+        golden_set: The cases, read and checked.
+    """
+    decl_source = source
+    _check_lengths(GoldenSetRow, "golden_set", {"name": golden_set.name, "source": source})
     row = session.exec(select(GoldenSetRow).where(GoldenSetRow.name == golden_set.name)).first()
     action: Action = "unchanged"
     if row is None:
@@ -98,8 +118,19 @@ def _version_for(session: Session, row: GoldenSetRow, golden_set: GoldenSet) -> 
     return version
 
 
+def _check_lengths(table: type[SQLModel], kind: Kind, values: dict[str, Any]) -> None:
+    """Refuse by name a text longer than its column holds (PostgreSQL would refuse the row with a bare error)."""
+    columns = sa.inspect(table).columns
+    for key, value in values.items():
+        length = getattr(columns[key].type, "length", None) if key in columns else None
+        if isinstance(value, str) and length is not None and len(value) > length:
+            raise ConfigError(f"{kind.replace('_', ' ')} {key} is {len(value)} characters long; the most is {length}",
+                              field=key)
+
+
 def _apply_spec(session: Session, table: type[SpecRow], name: str, spec: dict[str, Any], *,
                 kind: Kind, columns: dict[str, Any]) -> Change:
+    _check_lengths(table, kind, {"name": name, **columns})
     spec_hash = sha256_hex(canonical_json(spec))
     row = session.exec(select(table).where(table.name == name)).first()
     if row is None:

@@ -141,6 +141,14 @@ def models(session: Session) -> ModelsPublic:
     return ModelsPublic(models=[_model_public(row) for row in catalog.list_models(session)])
 
 
+def model(session: Session, *, name: str) -> ModelPublic:
+    """Model *name*, without secrets. Raises NotFound when there is none (or it was deleted)."""
+    row = session.exec(select(ModelRow).where(ModelRow.name == name, col(ModelRow.deleted_at).is_(None))).first()
+    if row is None:
+        raise NotFound(f"no model named '{name}'; `turnout apply -f turnout.yaml` declares models")
+    return _model_public(row)
+
+
 def _model_public(row: ModelRow) -> ModelPublic:
     return ModelPublic(name=row.name, spec={key: row.spec[key] for key in MODEL_FIELDS if key in row.spec},
                        updated_at=row.updated_at)

@@ -16,6 +16,8 @@ from service.storage import access, catalog
 from service.storage.catalog import Change
 
 FILES_HELP = "the files turnout.yaml names; each part's filename is its path relative to turnout.yaml"
+ALLOW_UNSUPPORTED_HELP = ("import asserts Turnout cannot run (javascript, python, ...) as unscorable, as "
+                          "`turnout apply --allow-unsupported` does")
 
 router = APIRouter(responses=problem_responses(401, 403, 422, 503))
 
@@ -60,10 +62,11 @@ async def put_config(
         files: Annotated[list[UploadFile] | None, File(description=FILES_HELP)] = None,
         dry_run: Annotated[bool, Query(description="answer what would change; change nothing")] = False,
         prune: Annotated[bool, Query(description="soft-delete what the config no longer declares")] = False,
+        allow_unsupported: Annotated[bool, Query(description=ALLOW_UNSUPPORTED_HELP)] = False,
 ) -> ChangesPublic:
     """Apply a whole turnout.yaml, as `turnout apply` does. Changing models needs an admin token."""
     bundle = [BundleFile(path=part.filename or "", content=await part.read()) for part in files or []]
-    checked = load_bundle(config=await config.read(), files=bundle)
+    checked = load_bundle(config=await config.read(), files=bundle, allow_unsupported=allow_unsupported)
     changes = catalog.apply_config(session, config=checked, prune=prune)
     touched_models = [c.name for c in changes if c.kind == "model" and c.action != "unchanged"]
     if touched_models and not access.role_allows(token.role, needed="admin"):
