@@ -12,6 +12,13 @@ PROBLEM_LIMIT = 20
 """How many cases with unsupported asserts are listed; the rest are counted."""
 
 
+def _position(index: int, kind: str, inner: list[str]) -> str:
+    if inner == [kind]:
+        return f"assert[{index}] {kind}"
+    held = ", ".join(name.removesuffix(f" (inside {kind})") for name in inner)
+    return f"assert[{index}] {kind} (holding {held})"
+
+
 def check_supported(golden_set: GoldenSet, *, allowed: bool, file: str) -> tuple[str, ...]:
     """Refuse asserts Turnout cannot run, or, when *allowed*, say how many cases they make unscorable.
 
@@ -35,7 +42,8 @@ def check_supported(golden_set: GoldenSet, *, allowed: bool, file: str) -> tuple
             continue
         cases += 1
         kinds.update(found)
-        positions = [f"assert[{i}] {a.type}" for i, a in enumerate(case.asserts) if a.type in found]
+        positions = [_position(i, a.type, inner) for i, a in enumerate(case.asserts)
+                     if (inner := unsupported_types([a]))]
         collector.add(GoldenSetError(
             f"case {case.id!r}: Turnout cannot run {', '.join(positions)}; remove them, or import them as "
             "unscorable with `turnout apply --allow-unsupported` (or `allow_unsupported: true` on the golden set)",
