@@ -113,3 +113,26 @@ def test_the_load_filter_refuses_a_column_that_is_not_json(tmp_path: Path) -> No
         load_cases(tmp_path / "promptfooconfig.yaml", format="promptfoo")
 
     assert "the `load` filter got text that is not JSON" in caught.value.reason
+
+
+def test_self_grading_lists_the_javascript_and_needs_the_judge_for_its_rubric() -> None:
+    config_file = PUBLISHED / "self_grading" / "turnout.yaml"
+
+    # Its length score is JavaScript: every case is listed
+    with pytest.raises(ConfigProblems) as caught:
+        load_config(config_file)
+    assert [p.reason.split(";")[0] for p in caught.value.problems] == [
+        f"case '{case}': Turnout cannot run assert[1] javascript"
+        for case in ("test-1-p1", "test-1-p2", "test-2-p1", "test-2-p2")]
+
+    # Imported as allowed: defaultTest's rubric is every case's criteria, and the watch that lacks
+    # the judge is applied with a note that its scores leave the rubric out
+    config = load_config(config_file, allow_unsupported=True)
+    cases = {case.id: case for case in config.golden_sets["support"][1].cases}
+    assert cases["test-2-p2"].input == ('You are a cheerful support agent for a bike shop.\nReply briefly to this '
+                                        'message: Tom: "Do you ship to Canada?"')
+    assert {case.criteria for case in cases.values()} == {"Never says that it is a bot or a virtual assistant"}
+    notes = config.notes["support"]
+    assert notes[0].startswith("4 case(s) carry asserts Turnout cannot run (javascript x4)")
+    assert notes[1].startswith("watch 'support-watch' does not grade every check of golden set 'support': "
+                               "4 case(s) with `llm-rubric` checks need the `judge` scorer")
