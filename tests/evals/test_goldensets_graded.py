@@ -297,3 +297,19 @@ def test_a_watch_on_multiple_choice_cases_needs_the_choice_scorer(tmp_path: Path
 
     turnout.write_text(body % "choice", encoding="utf-8")
     assert load_config(turnout).watches["w"].scorers == ["choice"]
+
+
+def test_a_native_assert_set_that_is_not_a_list_is_refused_at_apply(tmp_path: Path) -> None:
+    (tmp_path / "cases.jsonl").write_text(
+        '{"id": "a", "input": "q", "assert": [{"type": "assert-set", "value": "contains Paris"}]}\n'
+        '{"id": "b", "input": "q", "assert": [{"type": "assert-set", "value": '
+        '[{"type": "assert-set", "value": []}]}]}\n',
+        encoding="utf-8")
+    (tmp_path / "turnout.yaml").write_text("golden_sets: [{name: s, file: cases.jsonl}]\n", encoding="utf-8")
+
+    with pytest.raises(ConfigProblems) as caught:
+        load_config(tmp_path / "turnout.yaml", allow_unsupported=True)
+
+    assert [(p.field, p.reason.split(":")[0]) for p in caught.value.problems] == [
+        ("assert[0].value", "case 'a'"), ("assert[0].value[0].value", "case 'b'")]
+    assert "needs a non-empty list of asserts" in caught.value.problems[0].reason
