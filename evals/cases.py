@@ -46,6 +46,9 @@ class Assertion(BaseModel):
     """What the check compares against; its meaning depends on `type`."""
     weight: float = 1.0
     """Relative weight of this check in the case's `asserts` score."""
+    threshold: float | None = None
+    """promptfoo's `threshold` for the types that take one here: `levenshtein` (most edits, default 5)
+    and `assert-set` (the weighted score its asserts must reach; without it, all must pass)."""
 
 
 class Case(BaseModel):

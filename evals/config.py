@@ -24,6 +24,7 @@ from evals.models import ModelSpec
 from evals.policy import check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
 from evals.providers.vllm_batch import engine_args, sampling_args
+from evals.scoring.coverage import describe, ungraded_checks
 from evals.scoring.judge import judge_models
 from evals.scoring.registry import ScorerSpec, primary_spec
 from evals.yamllines import line_of, parse_yaml, to_plain
@@ -191,7 +192,25 @@ def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
     for index, watch in enumerate(declared.watches):
         check_watch(watch, privacy=privacy, models=config.models, base=path.parent, file=path, located=located,
                     loc=("watches", index))
+        _check_graded(config, watch, index, located, allowed=allow_unsupported)
     return config
+
+
+def _check_graded(config: Config, watch: WatchDecl, index: int, located: Any, *, allowed: bool) -> None:
+    """Refuse a watch whose scorers leave some of its golden set's checks ungraded (or note it, when allowed)."""
+    decl, golden_set = config.golden_sets[watch.golden_set]
+    gaps = ungraded_checks(golden_set, watch.scorer_specs())
+    if not gaps:
+        return
+    sentence = describe(watch.name, golden_set.name, gaps)
+    if allowed or decl.allow_unsupported:
+        note = f"{sentence}; imported as allowed, so its scores leave those checks out"
+        config.notes[golden_set.name] = (*config.notes.get(golden_set.name, ()), note)
+        return
+    raise ConfigError(f"{sentence}; add them to `scorers`, or leave those checks ungraded with "
+                      "`turnout apply --allow-unsupported` (or `allow_unsupported: true` on the golden set)",
+                      file=config.path, line=line_of(located, ("watches", index, "scorers")),
+                      field=f"watches[{index}].scorers")
 
 
 def _located_error(exc: ValidationError, located: Any, path: Path) -> ConfigError:

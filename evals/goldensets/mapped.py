@@ -9,7 +9,9 @@ golden_sets:
 
 Each case field names the column (or JSON key) it comes from; `tags: [lang]` makes the tag
 `lang:<value>` from each row. Columns not mapped are kept in `metadata`. Without an `id`
-column an id is made from the content hash of the row's case (`sha-<12 hex digits>`). Every
+column an id is made from the content hash of the row's case (`sha-<12 hex digits>`). With
+`choices:` mapped, a row with choices is an inspect_ai multiple-choice sample
+(:mod:`evals.goldensets.choices`); a row with a `choices` list that is not mapped is refused. Every
 problem of the file is reported at once, up to :data:`PROBLEM_LIMIT`.
 """
 
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evals.cases import Case
 from evals.errors import GoldenSetError, ProblemCollector
+from evals.goldensets.choices import multiple_choice
 from evals.goldensets.common import Located, finish, json_lines, kind_of, read_text, validate
 from evals.goldensets.csvfile import csv_rows, read_header, row_cells
 
@@ -46,6 +49,8 @@ class FieldMap(BaseModel):
     cluster: str | None = None
     tags: list[str] = Field(default_factory=list)
     """Columns that each make a `<column>:<value>` tag."""
+    choices: str | None = None
+    """inspect_ai multiple choice: the column of the choices; `expected` is then the target letter(s)."""
 
 
 @dataclass(frozen=True)
@@ -73,9 +78,27 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _choice_data(row: dict[str, Any], fields: FieldMap, *, path: Path, line: int) -> dict[str, Any] | None:
+    """A multiple-choice sample's input, expected and metadata; None for a row without choices."""
+    if fields.choices is None:
+        if isinstance(row.get("choices"), list):
+            raise GoldenSetError("the row has multiple-choice `choices`, which `fields:` does not map; add "
+                                 "`choices: choices` to render them into the prompt as inspect_ai does",
+                                 file=path, line=line, field="choices")
+        return None
+    if row.get(fields.choices) in (None, "", []):
+        return None
+    if fields.expected is None or row.get(fields.expected) in (None, ""):
+        raise GoldenSetError(f"a multiple-choice sample needs its target letter in {fields.expected or 'expected'!r}",
+                             file=path, line=line, field=fields.expected or "fields.expected")
+    return multiple_choice(row.get(fields.input), row[fields.choices], row[fields.expected], file=str(path),
+                           line=line, fields=(fields.input, fields.choices, fields.expected))
+
+
 def _case_data(row: dict[str, Any], fields: FieldMap, *, path: Path, line: int) -> dict[str, Any]:
-    used = {fields.input, *fields.tags}
+    used = {fields.input, *fields.tags, *([fields.choices] if fields.choices else [])}
     data: dict[str, Any] = {}
+    choice = _choice_data(row, fields, path=path, line=line)
     for name in ("input", "expected", "id", "context", "criteria", "cluster"):
         column = getattr(fields, name)
         if column is None:
@@ -87,6 +110,9 @@ def _case_data(row: dict[str, Any], fields: FieldMap, *, path: Path, line: int) 
                                      field=column)
             continue
         value = row[column]
+        if choice is not None and name in ("input", "expected"):
+            data[name] = choice[name]
+            continue
         if name == "expected" and isinstance(value, list):
             if not value or not all(isinstance(item, str) for item in value):
                 raise GoldenSetError("a list of expected answers must be strings", file=path, line=line, field=column)
@@ -102,6 +128,8 @@ def _case_data(row: dict[str, Any], fields: FieldMap, *, path: Path, line: int) 
             tags.append(f"{column}:{_text(value)}")
     data["tags"] = tags
     extra = {key: value for key, value in row.items() if key not in used and value not in (None, "")}
+    if choice is not None:
+        extra.update(choice["metadata"])
     if extra:
         data["metadata"] = extra
     return data

@@ -8,14 +8,29 @@ assistant turns, which is what they stand for.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from evals.cases import Case
 from evals.errors import GoldenSetError
-from evals.goldensets.common import Located, finish, json_lines, kind_of, validate
+from evals.goldensets.common import Located, finish, json_lines, kind_of, read_text, validate
 
 _EXAMPLE_ROLES = {"example_user": "user", "example_assistant": "assistant"}
+_REGISTRY_ENTRY = re.compile(r"^\s+(?:class|samples_jsonl|id):\s*(\S+)", re.MULTILINE)
+
+
+def _refuse_registry_spec(path: Path) -> None:
+    """Refuse an eval spec of the registry (`evals/registry/evals/*.yaml`) given where samples are expected."""
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return
+    found = dict.fromkeys(m.group(1) for m in re.finditer(r"samples_jsonl:\s*(\S+)", read_text(path)))
+    if not found and not _REGISTRY_ENTRY.search(read_text(path)):
+        return
+    where = f" ({', '.join(found)}, under evals/registry/data/)" if found else ""
+    raise GoldenSetError("this is an OpenAI-evals registry spec (eval classes and their args), not samples: point "
+                         f"`file:` at the samples JSONL it names{where}, and choose the scorer in the watch",
+                         file=path, line=1)
 
 
 def _messages(raw: list[Any], *, file: Path, line: int) -> tuple[list[Any], list[str | None]]:
@@ -98,8 +113,10 @@ def read_openai_evals(path: Path) -> tuple[Case, ...]:
         The cases, in file order.
 
     Raises:
-        GoldenSetError: Naming the file, line and field of the first problem.
+        GoldenSetError: Naming the file, line and field of the first problem; a registry spec
+            (`evals/registry/evals/*.yaml`) is refused with the samples file it names.
     """
+    _refuse_registry_spec(path)
     found: list[Located] = []
     for number, sample in json_lines(path):
         if not isinstance(sample, dict):

@@ -21,7 +21,13 @@ from typing import Any
 from evals.cases import Case
 from evals.errors import GoldenSetError
 from evals.goldensets.common import Located, finish, kind_of, read_text, slug_text, validate
-from evals.goldensets.promptfoo_asserts import RawAssert, map_asserts, read_asserts, refuse_javascript
+from evals.goldensets.promptfoo_asserts import (
+    JAVASCRIPT_OPTIONS,
+    RawAssert,
+    map_asserts,
+    read_asserts,
+    refuse_javascript,
+)
 from evals.goldensets.promptfoo_files import Prompt, TestEntry, file_ref, load_prompts, load_tests, parse_data, read_ref
 from evals.goldensets.promptfoo_vars import expand, var_choices
 from evals.goldensets.template import TemplateError, render
@@ -51,7 +57,9 @@ class _Part:
 
 
 def _mapping(data: dict[str, Any], key: str, *, file: str, line: int | None) -> dict[str, Any]:
-    value = data.get(key, {})
+    value = data.get(key)
+    if value is None:  # absent, or a key left empty (`options:` with its lines commented out)
+        return {}
     if not isinstance(value, dict):
         where = data.key_lines.get(key, line) if isinstance(data, LineDict) else line
         raise GoldenSetError(f"must be a mapping, got {kind_of(value)}", file=file, line=where, field=key)
@@ -60,7 +68,8 @@ def _mapping(data: dict[str, Any], key: str, *, file: str, line: int | None) -> 
 
 def _part(data: dict[str, Any], *, file: str, line: int | None, templates: dict[str, Any]) -> _Part:
     options = _mapping(data, "options", file=file, line=line)
-    refuse_javascript(options, file=file, line=line_of(data, ("options",)) or line, field_prefix="options.")
+    where = next((line_of(data, ("options", key)) for key in JAVASCRIPT_OPTIONS if key in options), None)
+    refuse_javascript(options, file=file, line=where or line_of(data, ("options",)) or line, field_prefix="options.")
     return _Part(
         vars=_mapping(data, "vars", file=file, line=line),
         asserts=read_asserts(data, file=file, line=line, templates=templates),

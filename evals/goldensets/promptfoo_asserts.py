@@ -3,10 +3,12 @@
 Mapped onto what Turnout runs (the asserts stay in the case, rendered, for the record):
 - `llm-rubric` (every one, rendered with the vars) becomes the case's `criteria`, which the
   `judge` scorer grades against;
-- `similar` (value and `threshold`, promptfoo's default 0.75) is graded by the
-  `semantic_similarity` scorer against its text, at `metadata.similarity_threshold`;
+- `similar` and `not-similar` (a text or a list of texts, and `threshold`, promptfoo's default
+  0.75; one per test) are graded by the `semantic_similarity` scorer against the closest text, at
+  `metadata.similarity_threshold` (`not-similar` passes below it);
 - `cost` and `latency` keep their `threshold` as the assertion value, checked by the `asserts`
-  scorer on the measured completion.
+  scorer on the measured completion; `levenshtein` and `assert-set` keep theirs on the assertion;
+- `assert-set` keeps its asserts (each mapped the same way) as its value.
 Refused by name: `transform` (it runs JavaScript). Other types stay as written; those Turnout
 cannot run are listed by `turnout apply`, which refuses them unless told to import them.
 """
@@ -40,6 +42,8 @@ class RawAssert:
     file: str
     line: int | None
     field: str
+    children: tuple[RawAssert, ...] = ()
+    """An `assert-set`'s asserts."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ class Checks:
     asserts: list[Assertion] = field(default_factory=list)
     options: list[dict[str, Any]] = field(default_factory=list)
     rubrics: list[str] = field(default_factory=list)
-    similar: list[tuple[str, float]] = field(default_factory=list)
+    similar: list[tuple[str, float, bool]] = field(default_factory=list)
+    """The `similar` / `not-similar` text, its threshold, and whether it is negated."""
 
 
 def refuse_javascript(options: dict[str, Any], *, file: str, line: int | None, field_prefix: str) -> None:
@@ -87,9 +92,9 @@ def _resolve_ref(entry: Any, templates: dict[str, Any], *, file: str, line: int 
 
 
 def read_asserts(
-    data: dict[str, Any], *, file: str, line: int | None, templates: dict[str, Any]
+    data: dict[str, Any], *, file: str, line: int | None, templates: dict[str, Any], prefix: str = ""
 ) -> list[RawAssert]:
-    """The `assert:` list of a test (or defaultTest), validated.
+    """The `assert:` list of a test (or defaultTest, or an `assert-set`), validated.
 
     Raises:
         GoldenSetError: On a malformed assert, an unknown `$ref`, or a `transform`.
@@ -98,20 +103,28 @@ def read_asserts(
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise GoldenSetError("must be a list of {type, value} mappings", file=file, line=line, field="assert")
+        raise GoldenSetError("must be a list of {type, value} mappings", file=file, line=line,
+                             field=f"{prefix}assert")
     found: list[RawAssert] = []
     for index, entry in enumerate(raw):
         entry_line = raw.item_lines[index] if isinstance(raw, LineList) else line
-        name = f"assert[{index}]"
+        name = f"{prefix}assert[{index}]"
         locate = partial(line_of, entry) if isinstance(entry, LineDict) else None
         plain = _resolve_ref(entry, templates, file=file, line=entry_line, field=name)
-        if isinstance(plain, dict) and plain.get("type") == "assert-set" and "assert" in plain:
-            plain = {**plain, "value": plain.pop("assert")}  # the nested asserts are its value
+        children: tuple[RawAssert, ...] = ()
+        if isinstance(plain, dict) and plain.get("type") == "assert-set":
+            nested = entry if isinstance(entry, LineDict) and "assert" in entry else plain
+            if not isinstance(nested.get("assert"), list) or not nested["assert"]:
+                raise GoldenSetError("`assert-set` needs a non-empty `assert:` list", file=file, line=entry_line,
+                                     field=f"{name}.assert")
+            children = tuple(read_asserts(nested, file=file, line=entry_line, templates=templates,
+                                          prefix=f"{name}."))
+            plain = {k: v for k, v in plain.items() if k != "assert"}
         core = {k: v for k, v in plain.items() if k in ASSERT_FIELDS} if isinstance(plain, dict) else plain
         assertion = validate(Assertion, core, file=file, line=entry_line, field_prefix=name, locate=locate)
         options = {k: v for k, v in plain.items() if k not in ASSERT_FIELDS}
         refuse_javascript(options, file=file, line=entry_line, field_prefix=f"{name}.")
-        found.append(RawAssert(assertion, options, file, entry_line, name))
+        found.append(RawAssert(assertion, options, file, entry_line, name, children))
     return found
 
 
@@ -137,6 +150,39 @@ def _threshold(raw: RawAssert, *, default: float | None) -> float:
     return float(value)
 
 
+_THRESHOLD_IN_ASSERTION = ("levenshtein", "not-levenshtein", "assert-set")
+"""Types whose `threshold` Turnout keeps on the assertion and checks."""
+_THRESHOLD_AS_VALUE = ("cost", "latency")
+"""Types whose `threshold` becomes the value: the most the answer may cost or take."""
+
+
+def _map_one(raw: RawAssert, render: Callable[[str], str]) -> Assertion:
+    """The assertion as the `asserts` scorer runs it: value rendered, threshold where it is checked."""
+    kind = raw.assertion.type
+    if kind in _THRESHOLD_AS_VALUE:
+        return raw.assertion.model_copy(update={"value": _threshold(raw, default=None)})
+    try:
+        value = _render_value(raw.assertion.value, render)
+    except TemplateError as exc:
+        raise GoldenSetError(str(exc), file=raw.file, line=raw.line, field=f"{raw.field}.value") from None
+    update: dict[str, Any] = {"value": value}
+    if kind == "assert-set":
+        update["value"] = [_map_one(child, render).model_dump(exclude_defaults=True) for child in raw.children]
+    if kind in _THRESHOLD_IN_ASSERTION and "threshold" in raw.options:
+        update["threshold"] = _threshold(raw, default=None)
+    return raw.assertion.model_copy(update=update)
+
+
+def _options(raw: RawAssert) -> dict[str, Any]:
+    """What the assert says besides what is mapped, kept for the record."""
+    used = ("threshold",) if raw.assertion.type in _THRESHOLD_AS_VALUE + _THRESHOLD_IN_ASSERTION else ()
+    options = {k: v for k, v in raw.options.items() if k not in used}
+    nested = [_options(child) for child in raw.children]
+    if any(nested):
+        options["assert"] = nested
+    return options
+
+
 def map_asserts(raws: list[RawAssert], render: Callable[[str], str]) -> Checks:
     """Render each assert's value with the test's vars and map it onto Turnout's checks.
 
@@ -145,15 +191,14 @@ def map_asserts(raws: list[RawAssert], render: Callable[[str], str]) -> Checks:
         render: Renders one template string with the test's vars.
 
     Raises:
-        GoldenSetError: On a value that cannot be rendered, or a mapped type with a bad value.
+        GoldenSetError: On a value that cannot be rendered, a mapped type with a bad value, or
+            more than one `similar` / `not-similar` (semantic_similarity grades one per case).
     """
     checks = Checks()
     for raw in raws:
         kind = raw.assertion.type
-        try:
-            value = _render_value(raw.assertion.value, render)
-        except TemplateError as exc:
-            raise GoldenSetError(str(exc), file=raw.file, line=raw.line, field=f"{raw.field}.value") from None
+        assertion = _map_one(raw, render)
+        value = assertion.value
         if kind == "llm-rubric":
             if not isinstance(value, str) or not value.strip():
                 raise GoldenSetError(
@@ -161,17 +206,20 @@ def map_asserts(raws: list[RawAssert], render: Callable[[str], str]) -> Checks:
                     file=raw.file, line=raw.line, field=f"{raw.field}.value",
                 )  # fmt: skip
             checks.rubrics.append(value.strip())
-        if kind == "similar":
+        if kind in ("similar", "not-similar"):
             texts = value if isinstance(value, list) else [value]
-            if not texts or not all(isinstance(text, str) and text.strip() for text in texts) or len(texts) > 1:
+            if not texts or not all(isinstance(text, str) and text.strip() for text in texts):
                 raise GoldenSetError(
-                    "`similar` is mapped to semantic_similarity against one expected answer: give one text",
+                    f"`{kind}` needs a text, or a list of texts, to compare with; got {kind_of(value)}",
                     file=raw.file, line=raw.line, field=f"{raw.field}.value",
                 )  # fmt: skip
-            checks.similar.append((texts[0], _threshold(raw, default=SIMILAR_THRESHOLD)))
-        if kind in ("cost", "latency"):
-            value = _threshold(raw, default=None)
-        checks.asserts.append(raw.assertion.model_copy(update={"value": value}))
-        checks.options.append({k: v for k, v in raw.options.items() if kind not in ("cost", "latency")
-                               or k != "threshold"})
+            if checks.similar:
+                raise GoldenSetError(
+                    "a second `similar`/`not-similar` in one test: Turnout's semantic_similarity grades one per "
+                    "case; split the test, or turn the others into deterministic asserts",
+                    file=raw.file, line=raw.line, field=raw.field,
+                )  # fmt: skip
+            checks.similar.append((texts[0], _threshold(raw, default=SIMILAR_THRESHOLD), kind == "not-similar"))
+        checks.asserts.append(assertion)
+        checks.options.append(_options(raw))
     return checks

@@ -2,9 +2,10 @@
 
 Jinja2's syntax is Nunjucks-compatible for what promptfoo configs use: `{{ var }}`,
 `{{ var.field }}`, `{% if %}`, `{% for %}`, comments, and the built-in filters (`upper`, `lower`,
-`trim`, `length`, `join`, `default`, `replace`, ...), plus Nunjucks' `dump` (JSON). Filters that
-neither has, such as promptfoo's `nunjucksFilters`, are refused by name. Values render as
-Nunjucks renders JavaScript values: `true`, `3`, `1.5`, empty for null, JSON for objects.
+`trim`, `length`, `join`, `default`, `replace`, ...), plus Nunjucks' `dump` (JSON) and promptfoo's
+`load` (JSON.parse of a text var). Filters that neither has, such as promptfoo's
+`nunjucksFilters`, are refused by name. Values render as Nunjucks renders JavaScript values:
+`true`, `3`, `1.5`, empty for null, JSON for objects.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateRuntimeError, TemplateSyntaxError, UndefinedError
 from jinja2 import TemplateError as JinjaError
 from jinja2.nodes import Filter, Name, Test
 from jinja2.nodes import Template as TemplateNode
@@ -45,6 +46,16 @@ def _dump(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent)
 
 
+def _load(value: Any) -> Any:
+    # promptfoo's built-in filter: JSON.parse, which fails on what is not JSON text.
+    if not isinstance(value, str):
+        raise TemplateRuntimeError(f"the `load` filter parses JSON text, got {type(value).__name__}")
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise TemplateRuntimeError(f"the `load` filter got text that is not JSON ({exc.msg} at {exc.pos})") from None
+
+
 @lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
     # Sandboxed: templates come from other people's configs and must not reach Python objects.
@@ -52,6 +63,7 @@ def _environment() -> SandboxedEnvironment:
         undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_js_text
     )
     env.filters["dump"] = _dump
+    env.filters["load"] = _load
     return env
 
 

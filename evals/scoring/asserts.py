@@ -1,226 +1,159 @@
 """A case's own checks in promptfoo's vocabulary, applied to one answer.
 
-Supported: the deterministic types below and their `not-` negations, and `cost` / `latency`
-(the value is the most the answer may cost in USD / take in milliseconds), checked on the
-measured completion. Anything else (`javascript`, `python`, `webhook`, ...) is unsupported:
-`turnout apply` refuses it unless told to import it, and then the case is unscorable.
-`llm-rubric` and `similar` are graded by the `judge` and `semantic_similarity` scorers.
-Semantics follow promptfoo: string checks are literal (no trimming), `equals` with an object or
-list value compares parsed JSON, `contains-any`/`-all` take a list or a comma-separated string,
-and `levenshtein` passes within promptfoo's default distance of 5.
+Supported: the deterministic types of :mod:`evals.scoring.assert_checks` and their `not-`
+negations, `cost` / `latency` (the value is the most the answer may cost in USD / take in
+milliseconds, checked on the measured completion), and `assert-set`, a group of supported asserts
+that passes when every one passes or, with a `threshold`, when their weighted score reaches it.
+`llm-rubric`, `similar` and `not-similar` are graded by the `judge` and `semantic_similarity`
+scorers. Anything else (`javascript`, `python`, `webhook`, `not-llm-rubric`, ...) is
+unsupported: `turnout apply` refuses it unless told to import it, and then the case is unscorable.
+The score is promptfoo's: the weighted mean of the asserts' scores, an `assert-set` scoring its
+children's weighted mean.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from evals.cases import Assertion
 from evals.results import Completion, Score
-from evals.scoring.jsontext import NotJson, find_json_objects, loads_strict, schema_validator, violations
-from evals.scoring.text import clip, levenshtein_within
+from evals.scoring.assert_checks import CHECKS, InvalidAssertion, levenshtein_check
 
-LEVENSHTEIN_MAX_DISTANCE = 5
-"""promptfoo's default `threshold`; our Assertion has no field to change it."""
-
-
-class InvalidAssertion(ValueError):
-    """An assertion whose value does not fit its type: a bug in the golden set, not the answer."""
-
-
-@dataclass(frozen=True)
-class Check:
-    """What a check found, before any negation."""
-
-    holds: bool
-    expectation: str
-    """What the output was expected to do, e.g. `contain 'Paris'`."""
-    note: str | None = None
-    """What was seen, when it helps (e.g. the missing strings)."""
-
-
-CheckFn = Callable[[Any, str], Check]
-
-
-def _as_text(value: Any, kind: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return str(value)
-    if isinstance(value, str) and value:
-        return value
-    raise InvalidAssertion(f"'{kind}' needs a non-empty string or number value, got {value!r}")
-
-
-def _as_list(value: Any, kind: str) -> list[str]:
-    if isinstance(value, str):
-        items = [part.strip() for part in value.split(",") if part.strip()]
-    elif isinstance(value, (list, tuple)):
-        items = [_as_text(item, kind) for item in value]
-    else:
-        items = []
-    if not items:
-        raise InvalidAssertion(f"'{kind}' needs a non-empty list value, got {value!r}")
-    return items
-
-
-def _same_json(a: Any, b: Any) -> bool:
-    # Python says True == 1; JSON equality does not.
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_json(a[key], b[key]) for key in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
-        return False
-    return bool(a == b)
-
-
-def _equals(value: Any, output: str) -> Check:
-    if isinstance(value, (dict, list)):
-        try:
-            parsed = loads_strict(output)
-        except NotJson:
-            return Check(False, f"equal the JSON {clip(str(value))}", "output is not JSON")
-        return Check(_same_json(parsed, value), f"equal the JSON {clip(str(value))}")
-    want = _as_text(value, "equals")
-    return Check(output == want, f"equal {clip(want)!r}")
-
-
-def _contains(value: Any, output: str) -> Check:
-    want = _as_text(value, "contains")
-    return Check(want in output, f"contain {clip(want)!r}")
-
-
-def _icontains(value: Any, output: str) -> Check:
-    want = _as_text(value, "icontains")
-    return Check(want.casefold() in output.casefold(), f"contain {clip(want)!r} (any case)")
-
-
-def _contains_some(kind: str, *, every: bool, fold: bool) -> CheckFn:
-    def check(value: Any, output: str) -> Check:
-        wanted = _as_list(value, kind)
-        haystack = output.casefold() if fold else output
-        missing = [item for item in wanted if (item.casefold() if fold else item) not in haystack]
-        quantifier = "all" if every else "any"
-        case_note = " (any case)" if fold else ""
-        expectation = f"contain {quantifier} of {clip(str(wanted))}{case_note}"
-        holds = not missing if every else len(missing) < len(wanted)
-        return Check(holds, expectation, f"missing {clip(str(missing))}" if missing else None)
-
-    return check
-
-
-def _starts_with(value: Any, output: str) -> Check:
-    want = _as_text(value, "starts-with")
-    return Check(output.startswith(want), f"start with {clip(want)!r}")
-
-
-def _regex(value: Any, output: str) -> Check:
-    if not isinstance(value, str) or not value:
-        raise InvalidAssertion(f"'regex' needs a pattern string, got {value!r}")
-    try:
-        pattern = re.compile(value)
-    except (re.error, OverflowError, RecursionError) as exc:
-        raise InvalidAssertion(f"'regex' pattern {value!r} is invalid: {exc}") from None
-    return Check(pattern.search(output) is not None, f"match regex {clip(value)!r}")
-
-
-def _schema_of(value: Any, kind: str) -> Any:
-    """The optional schema of `is-json`/`contains-json`; None when there is none."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = loads_strict(value)
-        except NotJson as exc:
-            raise InvalidAssertion(f"'{kind}' schema is not JSON: {exc}") from None
-    try:
-        return schema_validator(value)
-    except ValueError as exc:
-        raise InvalidAssertion(f"'{kind}': {exc}") from None
-
-
-def _is_json(value: Any, output: str) -> Check:
-    validator = _schema_of(value, "is-json")
-    expectation = "be JSON" + (" matching the schema" if validator else "")
-    try:
-        document = loads_strict(output)
-    except NotJson as exc:
-        return Check(False, expectation, f"not JSON: {exc}")
-    if validator is None:
-        return Check(True, expectation)
-    problems = violations(validator, document)
-    note = f"at {problems[0].path}: {clip(problems[0].message)}" if problems else None
-    return Check(not problems, expectation, note)
-
-
-def _contains_json(value: Any, output: str) -> Check:
-    validator = _schema_of(value, "contains-json")
-    expectation = "contain a JSON object" + (" matching the schema" if validator else "")
-    objects = find_json_objects(output)
-    if not objects:
-        return Check(False, expectation, "no JSON object found")
-    if validator is None:
-        return Check(True, expectation)
-    holds = any(not violations(validator, obj) for obj in objects)
-    return Check(holds, expectation, None if holds else f"{len(objects)} object(s), none matching")
-
-
-def _levenshtein(value: Any, output: str) -> Check:
-    if not isinstance(value, str):
-        raise InvalidAssertion(f"'levenshtein' needs a string value, got {value!r}")
-    distance = levenshtein_within(output, value, LEVENSHTEIN_MAX_DISTANCE)
-    expectation = f"be within edit distance {LEVENSHTEIN_MAX_DISTANCE} of {clip(value)!r}"
-    note = f"distance {distance}" if distance is not None else f"distance > {LEVENSHTEIN_MAX_DISTANCE}"
-    return Check(distance is not None, expectation, note)
-
-
-CHECKS: dict[str, CheckFn] = {
-    "equals": _equals,
-    "contains": _contains,
-    "icontains": _icontains,
-    "contains-any": _contains_some("contains-any", every=False, fold=False),
-    "contains-all": _contains_some("contains-all", every=True, fold=False),
-    "icontains-any": _contains_some("icontains-any", every=False, fold=True),
-    "icontains-all": _contains_some("icontains-all", every=True, fold=True),
-    "starts-with": _starts_with,
-    "regex": _regex,
-    "is-json": _is_json,
-    "contains-json": _contains_json,
-    "levenshtein": _levenshtein,
-}
-"""Supported assertion types (each also with a `not-` prefix)."""
+__all__ = ["CHECKS", "DELEGATED", "MEASURED", "InvalidAssertion", "Outcome", "is_supported", "run_assertion",
+           "UNSCORABLE_UNSUPPORTED", "UNSUPPORTED_REASON", "score_assertions", "set_children", "unsupported_types"]
 
 MEASURED: dict[str, tuple[str, str]] = {"cost": ("cost_usd", "USD"), "latency": ("latency_ms", "ms")}
 """Checks on what was measured for the answer: the completion attribute and its unit."""
 
+DELEGATED: dict[str, str] = {"llm-rubric": "judge", "similar": "semantic_similarity",
+                             "not-similar": "semantic_similarity"}
+"""Types another scorer grades: the importer gives it the rubric (`criteria`) or the text and threshold."""
 
-DELEGATED: dict[str, str] = {"llm-rubric": "judge", "similar": "semantic_similarity"}
-"""Types another scorer grades: the importer gives it the rubric (`criteria`) or the text (`expected`)."""
+ASSERT_SET = "assert-set"
 
 
 def is_supported(assertion_type: str) -> bool:
-    """Whether Turnout can run an assertion of this type (here, or through the scorer it is delegated to)."""
+    """Whether Turnout can run an assertion of this type (here, or through the scorer it is delegated to).
+
+    An `assert-set` is supported as a type; :func:`unsupported_types` also looks inside it.
+    """
     return (
         assertion_type in MEASURED
         or assertion_type in DELEGATED
+        or assertion_type == ASSERT_SET
         or assertion_type.removeprefix("not-") in CHECKS
     )
 
 
+def set_children(assertion: Assertion) -> list[Assertion]:
+    """The asserts an `assert-set` groups (its value).
+
+    Raises:
+        InvalidAssertion: When the value is not a non-empty list of asserts.
+    """
+    value = assertion.value
+    if not isinstance(value, list | tuple) or not value:
+        raise InvalidAssertion(f"'{ASSERT_SET}' needs a non-empty list of asserts, got {value!r}")
+    try:
+        return [item if isinstance(item, Assertion) else Assertion.model_validate(item) for item in value]
+    except ValidationError as exc:
+        raise InvalidAssertion(f"'{ASSERT_SET}' has a malformed assert: {exc.errors()[0]['msg']}") from None
+
+
+def _unsupported_in_set(assertion: Assertion) -> list[str]:
+    try:
+        children = set_children(assertion)
+    except InvalidAssertion:
+        return []  # malformed, not unsupported: scoring says so
+    found: list[str] = []
+    for child in children:
+        if child.type == ASSERT_SET:
+            found += _unsupported_in_set(child)
+        elif child.type in DELEGATED or not is_supported(child.type):
+            # A judge or an embedding inside a group cannot take part in the group's score.
+            found.append(f"{child.type} (inside {ASSERT_SET})")
+    return found
+
+
 def unsupported_types(assertions: Sequence[Assertion]) -> list[str]:
-    """The types among *assertions* that Turnout cannot run, in order."""
-    return [assertion.type for assertion in assertions if not is_supported(assertion.type)]
+    """The types among *assertions* that Turnout cannot run, in order (`x (inside assert-set)` for a group's)."""
+    found: list[str] = []
+    for assertion in assertions:
+        if assertion.type == ASSERT_SET:
+            found += _unsupported_in_set(assertion)
+        elif not is_supported(assertion.type):
+            found.append(assertion.type)
+    return found
 
 
-def _measured(assertion: Assertion, completion: Completion) -> Outcome:
+@dataclass(frozen=True)
+class Outcome:
+    """One assertion applied to one output. `passed is None`: skipped (unsupported type)."""
+
+    assertion: Assertion
+    passed: bool | None
+    reason: str
+    score: float | None = None
+    """The assertion's score when it is not simply 1 or 0 for a pass or a fail (an `assert-set`'s)."""
+    children: tuple[Outcome, ...] = field(default=())
+
+    @property
+    def value(self) -> float:
+        """What the assertion adds to the weighted mean, per unit of weight."""
+        return self.score if self.score is not None else float(bool(self.passed))
+
+    def to_data(self) -> dict[str, Any]:
+        """As stored in the score's details."""
+        data: dict[str, Any] = {
+            "type": self.assertion.type,
+            "value": self.assertion.value,
+            "weight": self.assertion.weight,
+            "pass": self.passed,
+            "reason": self.reason,
+        }
+        if self.children:
+            data.update(value=None, score=self.score, threshold=self.assertion.threshold,
+                        assertions=[child.to_data() for child in self.children])
+        return data
+
+
+def _check_weight(assertion: Assertion) -> None:
+    if not (math.isfinite(assertion.weight) and assertion.weight >= 0):
+        raise InvalidAssertion(f"weight must be a number >= 0, got {assertion.weight}")
+
+
+def run_assertion(assertion: Assertion, output: str) -> Outcome:
+    """Apply one deterministic assertion to *output*.
+
+    Raises:
+        InvalidAssertion: when the assertion's value or weight cannot be used with its type.
+    """
+    negated = assertion.type.startswith("not-")
+    base = assertion.type.removeprefix("not-")
+    check_fn = CHECKS.get(base)
+    if check_fn is None:
+        return Outcome(assertion, None, f"unsupported assertion type '{assertion.type}' (skipped)")
+    _check_weight(assertion)
+    if base == "levenshtein" and assertion.threshold is not None:
+        check = levenshtein_check(assertion.value, output, assertion.threshold)
+    else:
+        check = check_fn(assertion.value, output)
+    passed = check.holds != negated
+    verdict = "passed" if passed else "failed"
+    reason = f"{verdict}: expected output to {'not ' if negated else ''}{check.expectation}"
+    if check.note:
+        reason += f" ({check.note})"
+    return Outcome(assertion, passed, reason)
+
+
+def _measured(assertion: Assertion, completion: Completion | None) -> Outcome:
+    if completion is None:
+        return Outcome(assertion, None, f"'{assertion.type}' needs the measured completion (skipped)")
     attribute, unit = MEASURED[assertion.type]
     limit = assertion.value
     if isinstance(limit, bool) or not isinstance(limit, int | float) or not math.isfinite(limit) or limit < 0:
@@ -233,45 +166,36 @@ def _measured(assertion: Assertion, completion: Completion) -> Outcome:
     return Outcome(assertion, passed, f"{verdict}: {assertion.type} {seen:g} {unit}, at most {limit:g} {unit} allowed")
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One assertion applied to one output. `passed is None`: skipped (unsupported type)."""
+def _assert_set(assertion: Assertion, output: str, completion: Completion | None) -> Outcome:
+    """promptfoo's assertion set: the weighted mean of its children; passes when all pass, or at `threshold`."""
+    _check_weight(assertion)
+    threshold = assertion.threshold
+    if threshold is not None and not math.isfinite(threshold):
+        raise InvalidAssertion(f"'{ASSERT_SET}' threshold must be a number, got {threshold!r}")
+    children = tuple(_apply(child, output, completion) for child in set_children(assertion))
+    skipped = [child for child in children if child.passed is None]
+    if skipped:
+        return Outcome(assertion, None, f"{ASSERT_SET} not applied: {skipped[0].reason}", children=children)
+    total = sum(child.assertion.weight for child in children)
+    score = sum(child.assertion.weight * child.value for child in children) / total if total > 0 else 0.0
+    if threshold is None:
+        passed = all(child.passed for child in children)
+        rule = "every assert passes" if passed else "not every assert passes"
+    else:
+        passed = score >= threshold
+        rule = f"score {score:.2f} {'>=' if passed else '<'} threshold {threshold:g}"
+    reason = f"{'passed' if passed else 'failed'}: {ASSERT_SET} of {len(children)} ({rule})"
+    return Outcome(assertion, passed, reason, score=score, children=children)
 
-    assertion: Assertion
-    passed: bool | None
-    reason: str
 
-    def to_data(self) -> dict[str, Any]:
-        """As stored in the score's details."""
-        return {
-            "type": self.assertion.type,
-            "value": self.assertion.value,
-            "weight": self.assertion.weight,
-            "pass": self.passed,
-            "reason": self.reason,
-        }
-
-
-def run_assertion(assertion: Assertion, output: str) -> Outcome:
-    """Apply one assertion to *output*.
-
-    Raises:
-        InvalidAssertion: when the assertion's value or weight cannot be used with its type.
-    """
-    negated = assertion.type.startswith("not-")
-    base = assertion.type.removeprefix("not-")
-    check_fn = CHECKS.get(base)
-    if check_fn is None:
-        return Outcome(assertion, None, f"unsupported assertion type '{assertion.type}' (skipped)")
-    if not (math.isfinite(assertion.weight) and assertion.weight >= 0):
-        raise InvalidAssertion(f"weight must be a number >= 0, got {assertion.weight}")
-    check = check_fn(assertion.value, output)
-    passed = check.holds != negated
-    verdict = "passed" if passed else "failed"
-    reason = f"{verdict}: expected output to {'not ' if negated else ''}{check.expectation}"
-    if check.note:
-        reason += f" ({check.note})"
-    return Outcome(assertion, passed, reason)
+def _apply(assertion: Assertion, output: str, completion: Completion | None) -> Outcome:
+    if assertion.type in MEASURED:
+        return _measured(assertion, completion)
+    if assertion.type == ASSERT_SET:
+        return _assert_set(assertion, output, completion)
+    if assertion.type in DELEGATED:
+        return Outcome(assertion, None, f"graded by the '{DELEGATED[assertion.type]}' scorer (skipped here)")
+    return run_assertion(assertion, output)
 
 
 def score_assertions(
@@ -281,15 +205,16 @@ def score_assertions(
     completion: Completion | None = None,
     unsupported: Literal["skip", "unscorable"] = "skip",
 ) -> Score:
-    """Score *output* by the weighted fraction of supported assertions it passes.
+    """Score *output* by the weighted mean of the supported assertions' scores (1 or 0 for most).
 
     Args:
         assertions: The case's checks.
         output: The answer text.
         completion: The completion, for `cost` and `latency` checks; without it they are skipped.
-        unsupported: `skip` leaves unsupported types out of the fraction; `unscorable` makes the
+        unsupported: `skip` leaves unsupported types out of the mean; `unscorable` makes the
             case unscorable, since a score without one of its checks is not the score promptfoo
-            would give (the `asserts` scorer uses this).
+            would give (the `asserts` scorer uses this). Types other scorers grade are left out
+            either way.
 
     Returns:
         The score; unscorable when there are no assertions, none is supported, all supported
@@ -301,17 +226,7 @@ def score_assertions(
     invalid: list[str] = []
     for number, assertion in enumerate(assertions, start=1):
         try:
-            if assertion.type in DELEGATED and unsupported == "unscorable":
-                outcomes.append(Outcome(assertion, None, f"graded by the '{DELEGATED[assertion.type]}' scorer"))
-                continue
-            if assertion.type in MEASURED:
-                outcomes.append(
-                    _measured(assertion, completion)
-                    if completion is not None
-                    else Outcome(assertion, None, f"'{assertion.type}' needs the measured completion (skipped)")
-                )
-                continue
-            outcomes.append(run_assertion(assertion, output))
+            outcomes.append(_apply(assertion, output, completion))
         except InvalidAssertion as exc:
             invalid.append(f"#{number} {assertion.type}: {exc}")
             outcomes.append(Outcome(assertion, None, f"invalid assertion: {exc}"))
@@ -320,7 +235,7 @@ def score_assertions(
         return Score(value=None, error="invalid assertion(s): " + "; ".join(invalid), details=details)
     cannot_run = unsupported_types(assertions)
     if cannot_run and unsupported == "unscorable":
-        reason = f"unsupported assertion(s) imported as unscorable: {', '.join(cannot_run)}"
+        reason = f"{UNSUPPORTED_REASON}: {', '.join(cannot_run)}"
         return Score(value=None, error=reason, details=details)
     applied = [outcome for outcome in outcomes if outcome.passed is not None]
     skipped = [outcome.assertion.type for outcome in outcomes if outcome.passed is None]
@@ -330,7 +245,7 @@ def score_assertions(
     total = sum(outcome.assertion.weight for outcome in applied)
     if total == 0:
         return Score(value=None, error="every supported assertion has weight 0", details=details)
-    earned = sum(outcome.assertion.weight for outcome in applied if outcome.passed)
+    earned = sum(outcome.assertion.weight * outcome.value for outcome in applied)
     failed = [outcome.assertion.type for outcome in applied if not outcome.passed]
     explanation = f"{len(applied) - len(failed)} of {len(applied)} assertions passed"
     if failed:
@@ -338,3 +253,9 @@ def score_assertions(
     if skipped:
         explanation += f"; skipped (unsupported): {', '.join(skipped)}"
     return Score(value=earned / total, explanation=explanation, details=details)
+
+
+UNSUPPORTED_REASON = "unsupported assertion(s) imported as unscorable"
+"""How the `asserts` scorer's error begins for a case with asserts Turnout cannot run."""
+UNSCORABLE_UNSUPPORTED = "unsupported asserts"
+"""The name, in a run's counts of unscorable cases, of those made unscorable by unsupported asserts."""

@@ -234,11 +234,12 @@ def numeric(*, tolerance: float = 0.0, relative: bool = False) -> Scorer:
     return _on_answer(judge)
 
 
-@scorer("asserts", version="2")
+@scorer("asserts", version="3")
 def asserts() -> Scorer:
     """Weighted fraction of the case's own promptfoo-style assertions that the answer passes.
 
-    `cost` and `latency` checks read the measured completion; a case with an assertion type
+    `cost` and `latency` checks read the measured completion, an `assert-set` scores its
+    children's weighted mean (passing at its `threshold`); a case with an assertion type
     Turnout cannot run (imported with `allow_unsupported`) is unscorable rather than scored
     without it.
     """

@@ -8,7 +8,7 @@ listed, so a new family cannot be left out by accident.
 
 from __future__ import annotations
 
-from evals.scoring import builtin, compose, judge, language, overlap, refusal, semantic
+from evals.scoring import builtin, choice, compose, judge, language, overlap, refusal, semantic
 from evals.scoring.registry import ScorerFactory
 
 BUILTIN_SCORERS: tuple[ScorerFactory, ...] = (
@@ -20,6 +20,7 @@ BUILTIN_SCORERS: tuple[ScorerFactory, ...] = (
     builtin.json_schema,
     builtin.numeric,
     builtin.asserts,
+    choice.choice,
     # text overlap with the expected answer
     overlap.token_f1,
     overlap.rouge_l,

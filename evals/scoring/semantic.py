@@ -66,14 +66,16 @@ def _threshold(value: Any) -> float | None:
     return float(value)
 
 
-@scorer("semantic_similarity", version="1")
+@scorer("semantic_similarity", version="2")
 def semantic_similarity(*, threshold: float | None = None) -> Scorer:
     """Cosine similarity of answer and expected answer embeddings (all-MiniLM-L6-v2).
 
     Without `threshold` the value is the cosine (negative cosines count as 0.0); with it, 1.0
     when the cosine reaches the threshold, else 0.0. The cosine is always in the details.
-    A case imported from a promptfoo `similar` assert is compared with that assert's text and,
-    unless the scorer sets its own, its threshold.
+    A case with a promptfoo `similar` assert is compared with that assert's text (the closest of
+    its texts, for a list) and, unless the scorer sets its own, its threshold; with a
+    `not-similar` assert it passes when the cosine is below the threshold (promptfoo's default
+    0.75 when neither the case nor the scorer sets one).
     """
     cutoff = _threshold(threshold)
     missing = missing_packages()
@@ -85,21 +87,26 @@ def semantic_similarity(*, threshold: float | None = None) -> Scorer:
     async def score(case: Case, completion: Completion, production: Completion | None = None) -> Score:
         if completion.output is None or not completion.ok:
             return no_answer(completion)
-        expected, case_cutoff = _target(case)
-        if expected is None or not expected.strip():
+        texts, case_cutoff, negated = _target(case)
+        if not texts:
             return Score.unscorable("case has no expected answer")
         if not completion.output.strip():
-            return Score(value=0.0, explanation="the answer is empty", details={"model": MODEL_NAME})
+            return Score(value=float(negated), explanation="the answer is empty", details={"model": MODEL_NAME})
         # Encoding takes tens of milliseconds of CPU: keep it off the event loop.
-        cosine = await asyncio.to_thread(cosine_similarity, completion.output, expected)
+        cosine = max([await asyncio.to_thread(cosine_similarity, completion.output, text) for text in texts])
         details: dict[str, Any] = {"cosine": round(cosine, 6), "model": MODEL_NAME}
         limit = cutoff if cutoff is not None else case_cutoff
+        if limit is None and negated:
+            limit = NOT_SIMILAR_THRESHOLD
         if limit is None:
             return Score(value=min(1.0, max(0.0, cosine)), details=details)
-        passed = cosine >= limit
-        relation = ">=" if passed else "<"
+        similar = cosine >= limit
+        relation = ">=" if similar else "<"
         details["threshold"] = limit
-        return Score(value=float(passed), explanation=f"cosine {cosine:.3f} {relation} {limit}", details=details)
+        explanation = f"cosine {cosine:.3f} {relation} {limit}" + (" (not-similar)" if negated else "")
+        if negated:
+            details["negated"] = True
+        return Score(value=float(similar != negated), explanation=explanation, details=details)
 
     return score
 
@@ -108,10 +115,20 @@ SIMILARITY_THRESHOLD = "similarity_threshold"
 """The metadata key where the promptfoo importer keeps a `similar` assert's threshold."""
 
 
-def _target(case: Case) -> tuple[str | None, float | None]:
-    """The text to compare with, and the case's own threshold when it comes from a `similar` assert."""
-    similar = next((a for a in case.asserts if a.type == "similar" and isinstance(a.value, str)), None)
-    if similar is None or (case.expected is not None and case.expected.strip()):
-        return case.expected, None
+NOT_SIMILAR_THRESHOLD = 0.75
+"""promptfoo's default threshold, for a `not-similar` assert that gives none."""
+
+
+def _target(case: Case) -> tuple[list[str], float | None, bool]:
+    """The texts to compare with (the closest counts), the case's own threshold, and whether similarity is to be
+    avoided. A `similar` / `not-similar` assert says what promptfoo compares with, so it wins over `expected`.
+    """
+    assertion = next((a for a in case.asserts if a.type in ("similar", "not-similar")), None)
+    if assertion is None:
+        return ([case.expected] if case.expected is not None and case.expected.strip() else []), None, False
+    values = assertion.value if isinstance(assertion.value, list) else [assertion.value]
+    texts = [text for text in values if isinstance(text, str) and text.strip()]
     threshold = case.metadata.get(SIMILARITY_THRESHOLD)
-    return similar.value, float(threshold) if isinstance(threshold, int | float) else None
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        threshold = assertion.threshold
+    return texts, float(threshold) if threshold is not None else None, assertion.type == "not-similar"

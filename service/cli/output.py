@@ -95,6 +95,7 @@ def print_cycle(summary: CyclePublic) -> None:
     for run in summary.runs:
         if run.reason:
             _stdout.print(f"run {run.run_id} ({run.model}) {run.state}: {run.reason}", markup=False)
+        _print_unscorable(f"run {run.run_id} ({run.model}): ", run.unscorable)
     if summary.reason:
         _stdout.print(f"cycle {summary.state}: {summary.reason}", markup=False)
 
@@ -110,6 +111,12 @@ def print_results(document: RunResultsPublic) -> None:
         table.add_row(case.case_id, " ⏎ ".join((text or "").split("\n"))[:80], scores, _num(case.latency_ms, 0),
                       f"{case.input_tokens}/{case.output_tokens}")
     _stdout.print(table)
+    _print_unscorable("", document.unscorable)
+
+
+def _print_unscorable(prefix: str, counts: dict[str, int]) -> None:
+    for cause, n in sorted(counts.items()):
+        _stdout.print(f"{prefix}{n} case{'s' if n != 1 else ''} unscorable: {cause}", markup=False)
 
 
 def print_watches(watches: list[WatchRow]) -> None:

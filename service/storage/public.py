@@ -58,6 +58,8 @@ class RunSummaryPublic(_Public):
     output_tokens: int
     cost_usd: float
     segments: dict[str, IntervalPublic]
+    unscorable: dict[str, int] = {}
+    """Cases no score could judge, by cause (`unsupported asserts`: imported with `--allow-unsupported`)."""
     """Tag → the primary scorer's interval on the cases with that tag."""
 
 
@@ -149,6 +151,9 @@ class RunResultsPublic(_Public):
     role: Role
     state: State
     cases: list[CaseResultPublic]
+    unscorable: dict[str, int] = {}
+    """Cases of the whole run no score could judge, by cause (`unsupported asserts`: imported with
+    `--allow-unsupported`)."""
 
 
 class RecommendationPublic(_Public):

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from evals.cases import sha256_hex
 from evals.results import Completion, Score
+from evals.scoring.asserts import UNSCORABLE_UNSUPPORTED, UNSUPPORTED_REASON
 from evals.scoring.registry import ScorerSpec
 from service.storage.public import CaseResultPublic, RunResultsPublic
 from service.storage.runs import CaseItem, NotFound, cycle_cases, cycle_runs, get_cycle, get_run, model_names, recipe
@@ -167,7 +168,17 @@ def run_results(session: Session, *, run_id: int, offset: int = 0, limit: int | 
         scores=scores.get(completion.id or 0, {}), repetition=completion.repetition if run.repeat > 1 else None,
         tokens_estimated=True if completion.tokens_estimated else None) for completion, case in rows]
     return RunResultsPublic.model_validate({"run_id": run.id, "model": model_names(session, [run])[run.model_id],
-                                            "role": run.role, "state": run.state, "cases": cases})
+                                            "role": run.role, "state": run.state, "cases": cases,
+                                            "unscorable": unscorable_cases(session, run_id=run_id)})
+
+
+def unscorable_cases(session: Session, *, run_id: int) -> dict[str, int]:
+    """How many cases of a run are unscorable for a known cause: asserts Turnout cannot run, imported as allowed."""
+    found = session.exec(select(func.count(func.distinct(CompletionRow.golden_case_id)))
+                         .join(ScoreRow, col(ScoreRow.completion_id) == CompletionRow.id)
+                         .where(CompletionRow.run_id == run_id, col(ScoreRow.value).is_(None),
+                                col(ScoreRow.error).startswith(UNSUPPORTED_REASON, autoescape=True))).one()
+    return {UNSCORABLE_UNSUPPORTED: int(found)} if found else {}
 
 
 def run_score_values(session: Session, *, run: RunRow) -> dict[str, list[float]]:

@@ -8,7 +8,7 @@ from evals.metrics import mean
 from service.storage import runs
 from service.storage.metrics import run_metrics
 from service.storage.public import CyclePublic, RunSummaryPublic
-from service.storage.results import run_score_values
+from service.storage.results import run_score_values, unscorable_cases
 from service.storage.tables import GoldenSetVersionRow, RunRow
 
 
@@ -58,4 +58,5 @@ def _run_summary(session: Session, *, run: RunRow, model: str, scorer_keys: list
         "output_tokens": run.output_tokens,
         "cost_usd": run.cost_usd,
         "segments": dict(sorted(intervals.items())),
+        "unscorable": unscorable_cases(session, run_id=run.id or 0),
     })

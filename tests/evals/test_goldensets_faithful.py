@@ -198,7 +198,8 @@ def test_every_assert_of_an_accepted_config_is_scored_or_listed(tmp_path_factory
     lines = ["prompts: ['{{q}}']", "tests:"]
     for number, types in enumerate(tests):
         lines += [f"  - vars: {{q: q{number}}}", "    assert:"]
-        lines += [f"      - {{type: {kind}, value: x, threshold: 1}}" for kind in types]
+        lines += [f"      - {{type: {kind}, value: x, threshold: 1}}" if kind != "assert-set" else
+                  "      - {type: assert-set, threshold: 1, assert: [{type: contains, value: x}]}" for kind in types]
     (folder / "promptfooconfig.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "turnout.yaml").write_text(
         "golden_sets: [{name: s, file: promptfooconfig.yaml, format: promptfoo}]\n", encoding="utf-8")

@@ -41,8 +41,10 @@ def test_builtins_are_registered_with_version_and_description() -> None:
 
     assert BUILTINS <= set(registry)
     for name in BUILTINS:
-        # `asserts` is at 2: unsupported types make a case unscorable, cost/latency are checked
-        assert registry[name].version == ("2" if name == "asserts" else "1")
+        # `asserts` is at 3: unsupported types make a case unscorable, cost/latency are checked (2), and
+        # assert-set and levenshtein's threshold are applied (3); `semantic_similarity` at 2 compares with
+        # a case's `similar`/`not-similar` text before `expected`
+        assert registry[name].version == {"asserts": "3", "semantic_similarity": "2"}.get(name, "1")
         assert registry[name].description, name
 
 
