@@ -22,6 +22,7 @@ from evals.goldensets.support import check_supported
 from evals.models import ModelSpec
 from evals.policy import check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
+from evals.providers.sim_options import sim_options
 from evals.providers.vllm_batch import engine_args, sampling_args
 from evals.scoring.judge import judge_models
 from evals.scoring.registry import ScorerSpec, primary_spec
@@ -176,6 +177,7 @@ def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
     _check_unique_names(declared, located, path)
     for index, model in enumerate(declared.models):
         _check_vllm(model, index, path, located)
+        _check_sim(model, index, path, located)
     golden_sets: dict[str, tuple[GoldenSetDecl, GoldenSet]] = {}
     notes: dict[str, tuple[str, ...]] = {}
     for index, decl in enumerate(declared.golden_sets):
@@ -234,6 +236,18 @@ def _check_vllm(model: ModelSpec, index: int, path: Path, located: Any) -> None:
         engine_args(model)
     except ConfigError as exc:
         parts = tuple(exc.field.split(".")) if exc.field else ()
+        raise ConfigError(exc.reason, file=path, line=line_of(located, ("models", index, *parts)),
+                          field=f"models[{index}].{exc.field}" if exc.field else f"models[{index}]") from None
+
+
+def _check_sim(model: ModelSpec, index: int, path: Path, located: Any) -> None:
+    """Refuse at `apply` the `options` of a simulated model that its provider would refuse when replaying."""
+    if model.kind != "sim":
+        return
+    try:
+        sim_options(model.options)
+    except ConfigError as exc:
+        parts = tuple(int(part) if part.isdigit() else part for part in (exc.field or "").split(".") if part)
         raise ConfigError(exc.reason, file=path, line=line_of(located, ("models", index, *parts)),
                           field=f"models[{index}].{exc.field}" if exc.field else f"models[{index}]") from None
 
