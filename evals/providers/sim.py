@@ -83,7 +83,8 @@ class SimProvider:
             return replace(base, error=f"simulated: the prompt ({input_tokens} tokens) and max_tokens ({limit or 0}) "
                                        f"exceed the context window of {window} tokens", error_kind="context_length")
         if self.options.error_rate and unit(*key, self.spec.name, "error") < self.options.error_rate:
-            retried: tuple[ErrorKind, ...] = ("server",) * self.spec.max_retries
+            server: ErrorKind = "server"
+            retried = (server,) * self.spec.max_retries
             return replace(base, error="simulated server error (options.error_rate)", error_kind="server",
                            attempts=self.spec.max_retries + 1, retried=retried)
         output = self._output(request.case, key, state, references)
