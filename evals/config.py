@@ -23,6 +23,7 @@ from evals.goldensets.support import check_supported
 from evals.models import ModelSpec
 from evals.policy import check_privacy
 from evals.prompts import DEFAULT_TEMPLATE, check_template
+from evals.providers.sim_options import sim_options
 from evals.providers.vllm_batch import engine_args, sampling_args
 from evals.scoring.coverage import describe, ungraded_checks
 from evals.scoring.judge import judge_models
@@ -248,7 +249,7 @@ def _check_unique_names(declared: ConfigFile, located: Any, path: Path) -> None:
 
 def check_model(model: ModelSpec, *, file: str | Path | None = None, located: Any = None,
                 loc: tuple[str | int, ...] = ()) -> None:
-    """Refuse at `apply` the `kind: vllm` params and options a GPU worker would refuse at run time.
+    """Refuse at `apply` what a worker would refuse at run time: `kind: vllm` params and options, `kind: sim` options.
 
     Args:
         model: The declaration, already valid as a `ModelSpec`.
@@ -256,13 +257,16 @@ def check_model(model: ModelSpec, *, file: str | Path | None = None, located: An
         located: The parsed YAML with lines, when there is a file.
         loc: Where the model sits in it (`("models", 2)`); empty for a request body.
     """
-    if model.kind != "vllm":
+    if model.kind not in ("vllm", "sim"):
         return
     try:
-        sampling_args(model)
-        engine_args(model)
+        if model.kind == "sim":
+            sim_options(model.options)
+        else:
+            sampling_args(model)
+            engine_args(model)
     except ConfigError as exc:
-        parts = tuple(exc.field.split(".")) if exc.field else ()
+        parts = tuple(int(part) if part.isdigit() else part for part in (exc.field or "").split(".") if part)
         raise ConfigError(exc.reason, file=file, line=line_of(located, (*loc, *parts)),
                           field=field_name((*loc, *parts)) or None) from None
 

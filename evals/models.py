@@ -81,3 +81,18 @@ class ModelSpec(BaseModel):
     pricing: Pricing = Field(default_factory=Pricing)
     options: dict[str, Any] = Field(default_factory=dict)
     """Kind-specific settings (vLLM engine arguments, simulator behaviour) for later kinds."""
+
+    @property
+    def simulated(self) -> bool:
+        """True for a simulated model (`kind: sim`), which every output labels as such."""
+        return self.kind == "sim"
+
+    @property
+    def display_name(self) -> str:
+        """The name as outputs show it: `name (simulated)` for a simulated model."""
+        return display_name(self.name, simulated=self.simulated)
+
+
+def display_name(name: str, *, simulated: bool) -> str:
+    """*name*, labelled `(simulated)` when it is a simulated model (`kind: sim`)."""
+    return f"{name} (simulated)" if simulated else name

@@ -13,7 +13,7 @@ from typing import Any
 
 from evals.drift.verdict import DriftCheck, check_drift
 from evals.errors import BadReference
-from evals.models import ModelSpec
+from evals.models import ModelSpec, display_name
 from service.settings import get_settings
 from service.storage import drift, outbox, runs
 from service.storage.blobs import blob_store
@@ -70,7 +70,8 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
                 document["columns"] = data_drift.columns
             drift.save_drift(session, run=run, watch_id=cycle.watch_id, document=document, report_key=report_key)
             if run.role == "production" and document["verdict"] == "drifted":
-                name = run.model_spec.get("name", "production")
+                name = display_name(str(run.model_spec.get("name", "production")),
+                                    simulated=run.model_spec.get("kind") == "sim")
                 outbox.record_drift(session, cycle=cycle, lines=[
                     f"{name}: {reason['message']}" for reason in document["reasons"]])
             checks[run.id or 0] = check
@@ -108,8 +109,26 @@ def drift_document(*, watch: str, cycle_id: int | None = None, model: str | None
     """
     with session_scope() as session:
         found, rows = drift.drift_rows(session, watch_name=watch, cycle_id=cycle_id, model=model)
-        models = [{"model": name, **row.document, "report_stored": row.report_key is not None} for name, row in rows]
+        simulated = drift.simulated_runs(session, run_ids=[row.run_id for _, row in rows])
+        models = [{"model": name, **row.document, "report_stored": row.report_key is not None,
+                   "simulated": row.run_id in simulated} for name, row in rows]
     return {"watch": watch, "cycle_id": found, "models": models}
+
+
+def report_html(*, watch: str, cycle_id: int, model: str) -> str:
+    """The drift report page of *model* in cycle *cycle_id*: a heading with the verdict and its reasons (the
+    model labelled when simulated), then Evidently's report.
+
+    Raises:
+        NotFound: no such check, or its report was pruned or never built.
+    """
+    from evals.drift.report import ReportHeading, render_html  # Evidently takes seconds to import
+
+    item = drift_document(watch=watch, cycle_id=cycle_id, model=model)["models"][0]
+    heading = ReportHeading(model=model, watch=watch, cycle_id=cycle_id, verdict=str(item["verdict"]),
+                            reasons=tuple(str(r["message"]) for r in item["reasons"]),
+                            simulated=bool(item["simulated"]))
+    return render_html(snapshot_json(watch=watch, cycle_id=cycle_id, model=model), heading=heading)
 
 
 def pin_reference(*, watch: str, run_id: int) -> None:

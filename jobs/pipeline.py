@@ -139,8 +139,12 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
                        owner: str | None = None) -> None:
     run_id, label = plan.run_id, plan.model.name
     cost = CostModel.for_spec(plan.model)
+    with session_scope() as session:
+        cycle = runs.get_cycle(session, cycle_id=plan.cycle_id)
+        cycle_at = cycle.scheduled_for or cycle.created_at
     try:
-        provider = make_provider(plan.model, limits=hub.for_model(plan.model), cost=cost)
+        provider = make_provider(plan.model, limits=hub.for_model(plan.model), cost=cost, cycle=plan.cycle_id,
+                                 at=cycle_at)
     except ProviderUnavailable as exc:
         with session_scope() as session:
             runs.set_run_state(session, run_id=run_id, state="failed", reason=str(exc), kind="provider_unavailable")

@@ -72,7 +72,8 @@ def recommendation_dict(
     Returns:
         The issue's shape: `watch`, `cycle_id`, `verdict` (announced), `cycle_verdict`, `to` (announced
         target), `consecutive`, `hysteresis`, `reasons`, `quality`, `cost`, `latency`, `privacy`,
-        `candidates`; plus `cycle_to`, `cases_needed` and `production`.
+        `candidates`; plus `cycle_to`, `cases_needed`, `production` and `simulated` (the names of the
+        simulated models, which every rendering labels as such).
     """
     focus = next((c for c in rec.candidates if c.model == rec.focus), None)
     return {
@@ -82,7 +83,8 @@ def recommendation_dict(
         "latency": _latency(rec, focus),
         "privacy": {"golden_set_class": rec.golden_set_class, "production_ok": rec.production_privacy.ok,
                     "candidate_ok": focus.privacy.ok if focus else None},
-        "candidates": [{"model": c.model, "eligible": c.eligible, "reasons": list(c.reasons)}
-                       for c in rec.candidates],
+        "candidates": [{"model": c.model, "eligible": c.eligible, "reasons": list(c.reasons),
+                        "simulated": c.model in rec.simulated} for c in rec.candidates],
         "cycle_to": rec.to, "cases_needed": rec.cases_needed, "production": rec.production,
+        "simulated": list(rec.simulated),
     }

@@ -95,6 +95,8 @@ class Recommendation:
     """The policy's hysteresis, shown next to `consecutive`."""
     slo: LatencySLO | None
     """The policy's latency SLO."""
+    simulated: tuple[str, ...] = ()
+    """The watch's simulated models (`kind: sim`), which every output labels as such."""
 
     def to_dict(self, *, watch: str, cycle_id: int | None, announcement: Announcement) -> dict[str, Any]:
         """The JSON shape of `turnout advise --json` (stable: keys are added, never renamed)."""
@@ -125,7 +127,7 @@ def advise(
     """
     residencies = policy.allowed_residencies
     prod_privacy = check_serving(production.spec, privacy=golden_set_class, allowed_residencies=residencies)
-    prod_latency = check_latency(model=production.spec.name, kind=production.spec.kind,
+    prod_latency = check_latency(model=production.spec.display_name, kind=production.spec.kind,
                                  evidence=production.latency, slo=policy.latency_slo_ms)
     prod_cost = None if policy.volume is None else monthly_cost(
         spec=production.spec, volume=policy.volume, mix=production.mix,
@@ -139,9 +141,11 @@ def advise(
     if policy.latency_slo_ms is None:
         general.append("no policy.latency_slo_ms: latency is reported, not checked")
     general.extend(f"production: {reason}" for reason in prod_latency.reasons)
+    shown = {production.spec.name: production.spec.display_name,
+             **{c.model.spec.name: c.model.spec.display_name for c in candidates}}
     for name, change in (drifted or {}).items():
         role = "production" if name == production.spec.name else "candidate"
-        general.append(f"{role} {name} drifted: {change}")
+        general.append(f"{role} {shown.get(name, name)} drifted: {change}")
     general.extend(f"production: {line}" for line in failure_reasons(production, None))
     if prod_cost is not None and prod_cost.note:
         general.append(f"production: {prod_cost.note}")
@@ -159,24 +163,27 @@ def advise(
         verdict, to, focus = "switch_advisable", best.model, best.model
         segments = f" and in {', '.join(policy.critical_segments)}" if policy.critical_segments else ""
         why = "; ".join(_ground_words(best, policy))
-        headline = f"switch advisable to {best.model}: non-inferior overall{segments}; {why}"
+        headline = f"switch advisable to {shown[best.model]}: non-inferior overall{segments}; {why}"
     elif waiting:
         undecided = max(waiting, key=_rank)
         verdict, focus, cases_needed = "insufficient_evidence", undecided.model, undecided.quality.cases_needed
         short = ", ".join(undecided.quality.short)
-        headline = (f"insufficient evidence: {undecided.model} would be advised if shown non-inferior, but it is "
+        headline = (f"insufficient evidence: {shown[undecided.model]} would be advised if shown non-inferior, "
+                    f"but it is "
                     f"undecided for want of pairs in {short}"
                     + (f" (about {cases_needed} pairs needed)" if cases_needed is not None else ""))
     else:
         focus = assessed[0].model if assessed else None
-        headline = (f"stay on {production.spec.name}: no candidate passes every check" if assessed
-                    else f"stay on {production.spec.name}: the watch has no candidates")
-    reasons = [headline, *general, *(f"{a.model}: {line}" for a in assessed for line in a.reasons)]
+        headline = (f"stay on {production.spec.display_name}: no candidate passes every check" if assessed
+                    else f"stay on {production.spec.display_name}: the watch has no candidates")
+    reasons = [headline, *general, *(f"{shown[a.model]}: {line}" for a in assessed for line in a.reasons)]
     return Recommendation(cycle_verdict=verdict, to=to, reasons=tuple(reasons), production=production.spec.name,
                           focus=focus, cases_needed=cases_needed, candidates=assessed,
                           production_privacy=prod_privacy, production_latency=prod_latency,
                           production_cost=prod_cost, golden_set_class=golden_set_class, margin=policy.margin,
-                          hysteresis=policy.hysteresis, slo=policy.latency_slo_ms)
+                          hysteresis=policy.hysteresis, slo=policy.latency_slo_ms,
+                          simulated=tuple(spec.name for spec in (production.spec, *(c.model.spec for c in candidates))
+                                          if spec.simulated))
 
 
 def _rank(assessment: CandidateAssessment) -> tuple[float, float]:
@@ -202,7 +209,7 @@ def _assess(
 ) -> CandidateAssessment:
     spec = candidate.model.spec
     privacy = check_serving(spec, privacy=golden_set_class, allowed_residencies=policy.allowed_residencies)
-    latency = check_latency(model=spec.name, kind=spec.kind, evidence=candidate.model.latency,
+    latency = check_latency(model=spec.display_name, kind=spec.kind, evidence=candidate.model.latency,
                             slo=policy.latency_slo_ms)
     quality = assess_quality(candidate.quality, margin=policy.margin, critical_segments=policy.critical_segments)
     cost = None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evals.alerts.message import AlertPayload
+from evals.models import display_name
 
 MAX_BLOCKS = 50
 """Slack refuses a message with more blocks."""
@@ -76,7 +77,7 @@ def _title(alert: AlertPayload) -> str:
         verdict, production, to = rec.get("verdict"), rec.get("production"), rec.get("to")
         title = f"{_TITLES.get(str(verdict), str(verdict))}: {alert.watch}"
         if verdict == "switch_advisable":
-            title += f" ({production} → {to})"
+            title += f" ({_shown(rec, production)} → {_shown(rec, to)})"
         return title
     if alert.kind == "failing":
         return f"Cycle failing: {alert.watch}" if alert.failure_kind else f"Runs failing: {alert.watch}"
@@ -85,6 +86,20 @@ def _title(alert: AlertPayload) -> str:
     if alert.kind == "drift":
         return f"Drift: {alert.watch}"
     return f"Test message from Turnout: {alert.watch}"
+
+
+def _shown(rec: dict[str, Any], name: Any) -> str:
+    """A model's name from the recommendation, labelled `(simulated)` for a simulated model."""
+    return display_name(str(name), simulated=name in (rec.get("simulated") or ()))
+
+
+def _simulated_note(rec: dict[str, Any]) -> str | None:
+    names = [str(name) for name in rec.get("simulated") or ()]
+    if not names:
+        return None
+    return (f"_{escape(', '.join(names))} {'is a' if len(names) == 1 else 'are'} simulated "
+            f"model{'' if len(names) == 1 else 's'} (kind: sim): {'its' if len(names) == 1 else 'their'} "
+            "answers, latencies and costs are drawn from turnout.yaml, not measured on a real endpoint._")
 
 
 def _number(value: Any, spec: str, suffix: str = "") -> str:
@@ -118,6 +133,9 @@ def _lines(alert: AlertPayload) -> list[str]:
         lines.append(f"*Privacy*: golden set is {escape(str(privacy.get('golden_set_class')))}; candidate "
                      f"{'qualifies' if ok else 'does not qualify' if ok is False else 'n/a'}")
         lines.append(f"{rec.get('consecutive', 0)} consecutive cycles (hysteresis {rec.get('hysteresis', 1)})")
+        note = _simulated_note(rec)
+        if note is not None:
+            lines.append(note)
     if alert.failure_kind or alert.reason:
         lines.append(f"*Cycle failed* ({escape(alert.failure_kind or 'failed')}): {escape(alert.reason or '')}")
     if alert.failed_runs:

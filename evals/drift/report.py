@@ -10,10 +10,13 @@ text drift on a small vocabulary (short answers) raises "After pruning, no terms
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from evals.drift.signals import RunSample
 from evals.drift.verdict import DataDrift
+from evals.models import display_name
 
 NUMERIC = ("score", "latency_ms", "ttft_ms", "input_tokens", "output_tokens")
 """The per-case numeric columns read from the completions and scores."""
@@ -117,10 +120,38 @@ def _scalars(data: dict[str, Any], untestable: dict[str, str]) -> DataDrift:
     return DataDrift(drift_share=share if tested else None, drifted_columns=drifted_columns, columns=columns)
 
 
-def render_html(snapshot_json: str) -> str:
-    """The report's HTML, rendered from a stored snapshot."""
+def render_html(snapshot_json: str, *, heading: ReportHeading | None = None) -> str:
+    """The report's HTML, rendered from a stored snapshot, with *heading* (whose model, its verdict and
+    reasons) above Evidently's tabs."""
     from evidently.core.report import Snapshot
 
     snapshot = Snapshot.loads(snapshot_json)
     html: str = snapshot.get_html_str(as_iframe=False)
-    return html
+    if heading is None:
+        return html
+    top = heading.html()
+    at = html.find(">", html.find("<body")) + 1 if "<body" in html else 0
+    return html[:at] + top + html[at:]
+
+
+@dataclass(frozen=True)
+class ReportHeading:
+    """What a drift report page says above Evidently's tabs: the model (labelled when simulated), the
+    watch and cycle, the verdict and its reasons."""
+
+    model: str
+    watch: str
+    cycle_id: int
+    verdict: str
+    reasons: tuple[str, ...] = ()
+    simulated: bool = False
+
+    def html(self) -> str:
+        """The heading as an HTML fragment; every text escaped."""
+        name = escape(display_name(self.model, simulated=self.simulated))
+        items = "".join(f"<li>{escape(reason)}</li>" for reason in self.reasons)
+        note = ("<p><strong>simulated model</strong> (kind: sim): its answers, latencies and fingerprint are "
+                "drawn from turnout.yaml, not measured on a real endpoint.</p>") if self.simulated else ""
+        return (f'<section id="turnout-drift" style="font-family:sans-serif;margin:1em">'
+                f"<h1>Drift of {name}: {escape(self.verdict)}</h1>"
+                f"<p>watch {escape(self.watch)}, cycle {self.cycle_id}</p>{note}<ul>{items}</ul></section>")

@@ -6,6 +6,7 @@ import argparse
 
 from rich.console import Console
 
+from evals.models import display_name
 from service.cli import output
 from service.storage import advice
 from service.storage.db import session_scope
@@ -36,8 +37,13 @@ def print_recommendation(recommendation: RecommendationPublic, *, console: Conso
     """The announced verdict, this cycle's own, the streak against the hysteresis, then every reason."""
     out = console or Console(highlight=False, soft_wrap=True)
     doc = recommendation.document
-    announced = recommendation.verdict + (f" → {recommendation.to}" if recommendation.to else "")
-    own = recommendation.cycle_verdict + (f" → {recommendation.cycle_to}" if recommendation.cycle_to else "")
+    simulated = set(doc.get("simulated") or ())
+
+    def shown(name: str) -> str:
+        return display_name(name, simulated=name in simulated)
+
+    announced = recommendation.verdict + (f" → {shown(recommendation.to)}" if recommendation.to else "")
+    own = recommendation.cycle_verdict + (f" → {shown(recommendation.cycle_to)}" if recommendation.cycle_to else "")
     out.print(f"[bold]recommendation[/] for {recommendation.watch}, cycle {recommendation.cycle_id}: "
               f"[bold]{announced}[/]", markup=True)
     out.print(f"  this cycle: {own}, held {recommendation.consecutive} of {doc.get('hysteresis')} cycle(s) "

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from evals.errors import ConfigError
-from jobs.drift import drift_document, pin_reference, snapshot_json
+from evals.models import display_name
+from jobs.drift import drift_document, pin_reference, report_html
 from service.cli import output
 
 
@@ -21,10 +22,8 @@ def cmd_drift(args: argparse.Namespace) -> int:
         if len(document["models"]) != 1:
             names = ", ".join(item["model"] for item in document["models"])
             raise ConfigError(f"--html writes one model's report: add --model (one of: {names})", field="--html")
-        from evals.drift.report import render_html  # Evidently takes seconds to import
-
         model = document["models"][0]["model"]
-        html = render_html(snapshot_json(watch=args.watch, cycle_id=document["cycle_id"], model=model))
+        html = report_html(watch=args.watch, cycle_id=document["cycle_id"], model=model)
         Path(args.html).write_text(html, encoding="utf-8")
     if args.json:
         output.print_json(document)
@@ -36,7 +35,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def _print(document: dict[str, Any], *, html: str | None) -> None:
     print(f"watch {document['watch']}, cycle {document['cycle_id']}")
     for item in document["models"]:
-        print(f"  {item['model']}: {item['verdict']}")
+        print(f"  {display_name(item['model'], simulated=bool(item.get('simulated')))}: {item['verdict']}")
         for reason in item["reasons"]:
             print(f"    - {reason['message']}")
         if item["score_change"] is not None:

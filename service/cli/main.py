@@ -12,7 +12,7 @@ from evals.config import load_config
 from evals.errors import TurnoutError
 from evals.policy import default_margin
 from evals.scoring.registry import ScorerSpec, registered_scorers
-from service.cli import alerts, ops, output, tokens
+from service.cli import alerts, demo, ops, output, tokens
 from service.storage import advice, catalog, migrate, results, runs
 from service.storage.db import StoreUnavailable, get_engine, session_scope
 from service.storage.summary import cycle_summary
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=8000)
 
     tokens.add_commands(commands)
+    demo.add_command(commands)
     alerts.add_commands(commands)
     command("watches", cmd_watches, "list watches")
     command("scorers", cmd_scorers, "list the registered scorers")

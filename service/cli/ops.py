@@ -8,13 +8,19 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from service.cli import output
 from service.settings import IN_PROCESS_BROKER, get_settings
 from service.storage import migrate, runs
 from service.storage.db import get_engine, session_scope
 from service.storage.status import status
+
+if TYPE_CHECKING:
+    from jobs.scheduler import Scheduler
 
 API_FACTORY = "service.api.app:create_app"
 """What `turnout api` and `turnout up` serve, as uvicorn's `module:factory` string."""
@@ -67,6 +73,26 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     """API + scheduler + worker in one process, with an in-process broker."""
+    with embedded(concurrency=args.concurrency):
+        print(f"turnout up: worker ({args.concurrency} threads) and scheduler running on "
+              f"{get_settings().database_url}; Ctrl-C stops", file=sys.stderr)
+        stopped = threading.Event()
+        if args.port:
+            serve_api(args.host, args.port, stopped)
+        else:
+            _stop_on_signals(stopped.set)
+            stopped.wait()
+    print("turnout up: stopped", file=sys.stderr)
+    return 0
+
+
+@contextmanager
+def embedded(*, concurrency: int, log: bool = True) -> Iterator[Scheduler]:
+    """A Celery worker (threads) and the scheduler in this process, on an in-process broker, until the block ends.
+
+    Yields:
+        The scheduler, which the caller may stop early (`Scheduler.stop`).
+    """
     # The settings themselves say the broker is in-process, so every reader of them (rate limits,
     # the Celery app) stays in this process and none tries the Redis of `TURNOUT_REDIS_URL`.
     os.environ["TURNOUT_BROKER_URL"] = IN_PROCESS_BROKER
@@ -75,9 +101,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     from jobs.leader import LocalLeadership
     from jobs.scheduler import Scheduler
 
-    _log_to_stderr()
+    if log:
+        _log_to_stderr()
     celery_app.conf.update(broker_url=get_settings().broker)  # before anything connects
-    worker = celery_app.WorkController(pool_cls="threads", concurrency=args.concurrency, queues=list(QUEUES),
+    worker = celery_app.WorkController(pool_cls="threads", concurrency=concurrency, queues=list(QUEUES),
                                        without_heartbeat=True, without_mingle=True, without_gossip=True,
                                        loglevel="WARNING")
     scheduler = Scheduler(LocalLeadership())
@@ -85,28 +112,22 @@ def cmd_up(args: argparse.Namespace) -> int:
                threading.Thread(target=scheduler.run, name="scheduler", daemon=True)]
     for thread in threads:
         thread.start()
-    print(f"turnout up: worker ({args.concurrency} threads) and scheduler running on "
-          f"{get_settings().database_url}; Ctrl-C stops", file=sys.stderr)
-    stopped = threading.Event()
-    if args.port:
-        _serve_api(args.host, args.port, stopped)
-    else:
-        _stop_on_signals(stopped.set)
-        stopped.wait()
-    scheduler.stop()
-    worker.stop(in_sighandler=False)
-    for thread in threads:
-        thread.join(timeout=10)
-    print("turnout up: stopped", file=sys.stderr)
-    return 0
+    try:
+        yield scheduler
+    finally:
+        scheduler.stop()
+        worker.stop(in_sighandler=False)
+        for thread in threads:
+            thread.join(timeout=10)
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    _serve_api(args.host, args.port, threading.Event())
+    serve_api(args.host, args.port, threading.Event())
     return 0
 
 
-def _serve_api(host: str, port: int, stopped: threading.Event) -> None:
+def serve_api(host: str, port: int, stopped: threading.Event) -> None:
+    """Serve the API app (`API_FACTORY`) with uvicorn until Ctrl-C; *stopped* is set when it ends."""
     try:
         import fastapi  # noqa: F401 - only checks that the web stack is installed
         import uvicorn

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evals.models import display_name
 from evals.recipe import StoredWatch
 from service.storage.catalog import Change
 from service.storage.public import CyclePublic, CyclesPublic, RunResultsPublic
@@ -88,21 +89,24 @@ def print_cycle(summary: CyclePublic) -> None:
                    "tokens in/out", "cost $"):
         table.add_column(header, justify="left" if header in ("model", "role") else "right")
     for run in summary.runs:
-        table.add_row(str(run.run_id), run.model, run.role, str(run.n_cases), str(run.n_errors),
+        table.add_row(str(run.run_id), display_name(run.model, simulated=run.simulated), run.role, str(run.n_cases),
+                      str(run.n_errors),
                       _num(run.score_mean), _num(run.latency_p50_ms, 0), _num(run.latency_p95_ms, 0),
                       f"{run.input_tokens}/{run.output_tokens}", _num(run.cost_usd, 4))
     _stdout.print(table)
     for run in summary.runs:
         if run.reason:
-            _stdout.print(f"run {run.run_id} ({run.model}) {run.state}: {run.reason}", markup=False)
-        _print_unscorable(f"run {run.run_id} ({run.model}): ", run.unscorable)
+            _stdout.print(f"run {run.run_id} ({display_name(run.model, simulated=run.simulated)}) {run.state}: "
+                          f"{run.reason}", markup=False)
+        _print_unscorable(f"run {run.run_id} ({display_name(run.model, simulated=run.simulated)}): ", run.unscorable)
     if summary.reason:
         _stdout.print(f"cycle {summary.state}: {summary.reason}", markup=False)
 
 
 def print_results(document: RunResultsPublic) -> None:
     """The per-case table of `turnout results`."""
-    table = Table(title=f"run {document.run_id} — {document.model} ({document.role}, {document.state})")
+    name = display_name(document.model, simulated=document.simulated)
+    table = Table(title=f"run {document.run_id} — {name} ({document.role}, {document.state})")
     for header in ("case", "output / error", "scores", "ms", "tokens"):
         table.add_column(header)
     for case in document.cases:
@@ -146,7 +150,8 @@ def print_status(document: CyclesPublic) -> None:
         slot = cycle.scheduled_for.isoformat() if cycle.scheduled_for else "-"
         head = [str(cycle.cycle_id), cycle.watch, cycle.state, cycle.step, cycle.trigger, slot]
         for index, run in enumerate(cycle.runs or [None]):
-            tail = ["-"] * 4 if run is None else [str(run.run_id), run.model, run.state, f"{run.done}/{run.total}"]
+            tail = ["-"] * 4 if run is None else [str(run.run_id), display_name(run.model, simulated=run.simulated),
+                                                run.state, f"{run.done}/{run.total}"]
             table.add_row(*(head if index == 0 else [""] * 6), *tail)
     _stdout.print(table)
 

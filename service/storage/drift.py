@@ -152,3 +152,11 @@ def drifted_models(session: Session, *, cycle_id: int) -> dict[str, str]:
                         .order_by(col(DriftRow.id))).all()
     return {name: "; ".join(str(reason.get("message", reason.get("kind", ""))) for reason in row.reasons)
             for row, name in rows}
+
+
+def simulated_runs(session: Session, *, run_ids: Sequence[int]) -> set[int]:
+    """The runs among *run_ids* whose model was simulated (`kind: sim`) when they ran."""
+    if not run_ids:
+        return set()
+    rows = session.exec(select(RunRow).where(col(RunRow.id).in_(list(run_ids)))).all()
+    return {row.id for row in rows if row.id is not None and row.model_spec.get("kind") == "sim"}

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from evals.alerts import AlertPayload, FailedRun, held_back
 from evals.alerts.message import PastAlert
+from evals.models import display_name
 from evals.recipe import Recipe
 from service.storage.alert_tables import AlertAttemptRow, AlertRow
 from service.storage.tables import CycleRow, ModelRow, RunRow, WatchRow, utcnow
@@ -151,7 +152,8 @@ def _failed_runs(session: Session, *, cycle_id: int) -> list[FailedRun]:
     rows = session.exec(select(RunRow, ModelRow.name).join(ModelRow, col(ModelRow.id) == RunRow.model_id)
                         .where(RunRow.cycle_id == cycle_id, RunRow.state == "failed")
                         .order_by(col(RunRow.id))).all()
-    return [FailedRun(model=name, kind=run.failure_kind, reason=run.reason) for run, name in rows]
+    return [FailedRun(model=display_name(name, simulated=run.model_spec.get("kind") == "sim"), kind=run.failure_kind,
+                      reason=run.reason) for run, name in rows]
 
 
 def _was_failing(session: Session, *, cycle: CycleRow) -> bool:

@@ -38,6 +38,8 @@ class RunSummaryPublic(_Public):
 
     run_id: int
     model: str
+    simulated: bool = False
+    """The model is simulated (`kind: sim`): every output labels it so."""
     role: Role
     state: State
     reason: str | None
@@ -85,6 +87,8 @@ class RunProgressPublic(_Public):
 
     run_id: int
     model: str
+    simulated: bool = False
+    """The model is simulated (`kind: sim`): every output labels it so."""
     role: Role
     state: State
     done: int
@@ -148,6 +152,8 @@ class RunResultsPublic(_Public):
 
     run_id: int
     model: str
+    simulated: bool = False
+    """The model is simulated (`kind: sim`): every output labels it so."""
     role: Role
     state: State
     cases: list[CaseResultPublic]

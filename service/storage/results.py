@@ -168,7 +168,8 @@ def run_results(session: Session, *, run_id: int, offset: int = 0, limit: int | 
         scores=scores.get(completion.id or 0, {}), repetition=completion.repetition if run.repeat > 1 else None,
         tokens_estimated=True if completion.tokens_estimated else None) for completion, case in rows]
     return RunResultsPublic.model_validate({"run_id": run.id, "model": model_names(session, [run])[run.model_id],
-                                            "role": run.role, "state": run.state, "cases": cases,
+                                            "simulated": run.model_spec.get("kind") == "sim", "role": run.role,
+                                            "state": run.state, "cases": cases,
                                             "unscorable": unscorable_cases(session, run_id=run_id)})
 
 

@@ -20,8 +20,9 @@ def cycle_status(session: Session, *, cycle: CycleRow) -> CycleStatusPublic:
     cycle_runs = runs.cycle_runs(session, cycle_id=cycle.id or 0)
     names = runs.model_names(session, cycle_runs)
     progress = [RunProgressPublic.model_validate({
-        "run_id": run.id, "model": names[run.model_id], "role": run.role, "state": run.state,
-        "done": run.n_done, "total": run.n_total, "errors": run.n_errors}) for run in cycle_runs]
+        "run_id": run.id, "model": names[run.model_id], "simulated": run.model_spec.get("kind") == "sim",
+        "role": run.role, "state": run.state, "done": run.n_done, "total": run.n_total, "errors": run.n_errors})
+        for run in cycle_runs]
     return CycleStatusPublic.model_validate({
         "cycle_id": cycle.id, "watch": runs.recipe(cycle).watch.name, "state": cycle.state, "step": cycle.step,
         "reason": cycle.reason, "failure_kind": cycle.failure_kind, "trigger": cycle.trigger,

@@ -42,6 +42,7 @@ def _run_summary(session: Session, *, run: RunRow, model: str, scorer_keys: list
     return RunSummaryPublic.model_validate({
         "run_id": run.id,
         "model": model,
+        "simulated": run.model_spec.get("kind") == "sim",
         "role": run.role,
         "state": run.state,
         "reason": run.reason,

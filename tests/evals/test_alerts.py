@@ -85,3 +85,12 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 ])
 def test_cooldown(previous, alert, expected):
     assert held_back(alert=alert, previous=previous, now=NOW, cooldown_hours=24) is expected
+
+
+def test_a_simulated_model_is_labelled_in_the_title_and_said_so_in_the_message():
+    message = render(verdict_alert(simulated=["gpt-4o", "mistral-small"]))
+    assert message.blocks[0]["text"]["text"] == ("Switch advisable: support (gpt-4o (simulated) → "
+                                                 "mistral-small (simulated))")
+    assert "gpt-4o, mistral-small are simulated models (kind: sim)" in message.text
+    real = render(verdict_alert())
+    assert "simulated" not in real.text

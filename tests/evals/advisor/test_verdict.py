@@ -161,3 +161,21 @@ def test_insufficient_evidence_carries_the_pairs_needed_of_a_short_segment() -> 
 
     assert (recommendation.cycle_verdict, recommendation.cases_needed) == ("insufficient_evidence", 150)
     assert "undecided for want of pairs in lang:fr (about 150 pairs needed)" in recommendation.reasons[0]
+
+
+def test_simulated_models_are_labelled_in_every_reason_and_listed_in_the_document() -> None:
+    from evals.advisor import Announcement  # noqa: PLC0415
+
+    recommendation = advise(production=production(kind="sim"), candidates=[candidate(gpu_spec(kind="sim"))],
+                            policy=policy(), golden_set_class="internal", drifted={"gpt": "fingerprint changed"})
+
+    assert recommendation.reasons[0].startswith("switch advisable to mistral-vllm (simulated):")
+    assert "production gpt (simulated) drifted: fingerprint changed" in recommendation.reasons
+    candidate_lines = [r for r in recommendation.reasons if r.startswith("mistral-vllm")]
+    assert candidate_lines and all(r.startswith("mistral-vllm (simulated): ") for r in candidate_lines)
+    document = recommendation.to_dict(watch="w", cycle_id=1, announcement=Announcement(
+        verdict="switch_advisable", to="mistral-vllm", consecutive=1, changed=True))
+    assert document["simulated"] == ["gpt", "mistral-vllm"]
+    assert document["candidates"][0]["simulated"] is True
+    real = advise(production=production(), candidates=[candidate()], policy=policy(), golden_set_class="internal")
+    assert "simulated" not in "\n".join(real.reasons)

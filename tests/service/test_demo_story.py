@@ -1,0 +1,71 @@
+"""The demo's pieces that need no model: its schedule in accelerated time, its turnout.yaml, its workspace."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+
+from evals.config import load_config
+from evals.cron import check_cron, cron_fields
+from evals.errors import ConfigError
+from service.cli.demo import MARKER, prepare_workspace
+from service.cli.demo.golden import demo_cases, write_golden_set
+from service.cli.demo.story import OPEN_GPU, PRODUCTION, SMOLLM2, WATCH, plan_schedule, story, story_yaml
+
+NOW = datetime(2026, 12, 2, 10, 0, 57, 300000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("cycle_s", [7, 11, 25, 45, 61, 150])
+def test_the_cron_line_fires_at_the_first_slot_and_every_period_after(cycle_s: float) -> None:
+    schedule = plan_schedule(NOW, cycle_s=cycle_s)
+    check_cron(schedule.cron)
+    assert schedule.period_s >= cycle_s
+    trigger = CronTrigger(timezone="UTC", **cron_fields(schedule.cron))
+    fired, previous = [], None
+    moment = NOW
+    for _ in range(5):
+        moment = trigger.get_next_fire_time(previous, moment)
+        fired.append(moment)
+        previous, moment = moment, moment + timedelta(microseconds=1)
+    assert fired == [schedule.slot(k) for k in range(1, 6)]
+    assert timedelta(seconds=3) < fired[0] - NOW < timedelta(seconds=7)
+
+
+def test_the_story_is_a_valid_turnout_yaml_with_the_stand_ins_simulated(tmp_path: Path) -> None:
+    n = write_golden_set(tmp_path / "golden" / "support.jsonl")
+    schedule = plan_schedule(NOW, cycle_s=40)
+    document = story(base_url="http://127.0.0.1:9/v1", schedule=schedule, update_at=schedule.slot(3))
+    (tmp_path / "turnout.yaml").write_text(story_yaml(document, period_s=schedule.period_s, openai_model=None))
+    config = load_config(tmp_path / "turnout.yaml")
+    assert n == len(demo_cases()) == 72
+    assert {m.name for m in config.models.values() if m.simulated} == {PRODUCTION, OPEN_GPU}
+    assert not config.models[SMOLLM2].simulated
+    watch = config.watches[WATCH]
+    assert watch.policy.critical_segments == ("lang:fr",) and watch.policy.margin == 0.1
+    _, golden = config.golden_sets["support"]
+    tags = [tag for case in golden.cases for tag in case.tags]
+    assert tags.count("lang:fr") == 30 and tags.count("doc:long") == 12
+    assert len({case.cluster for case in golden.cases if case.cluster}) == 3
+
+
+def test_a_real_openai_model_replaces_the_production_stand_in() -> None:
+    schedule = plan_schedule(NOW, cycle_s=40)
+    document = story(base_url="http://127.0.0.1:9/v1", schedule=schedule, update_at=NOW, openai_model="gpt-4o-mini")
+    production = document["models"][0]
+    assert production["kind"] == "openai" and production["api_key_env"] == "OPENAI_API_KEY"
+
+
+def test_the_workspace_is_emptied_only_when_it_is_a_demo_workspace(tmp_path: Path) -> None:
+    folder = prepare_workspace(tmp_path / "demo")
+    (folder / "turnout.db").write_text("old")
+    assert not (prepare_workspace(folder) / "turnout.db").exists()
+    assert (folder / MARKER).exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="not a demo workspace"):
+        prepare_workspace(mine)
+    assert (mine / "notes.txt").read_text() == "keep me"
