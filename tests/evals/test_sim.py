@@ -158,7 +158,7 @@ def test_a_simulated_model_shows_as_simulated() -> None:
     ("{segments: {'lang:fr': 2}}", "models[0].options.segments", "probability in [0, 1]"),
     ("{latency_ms: {p50: 900, p95: 100}}", "models[0].options.latency_ms", "must be at least p50"),
     ("{fingerprnt: x}", "models[0].options.fingerprnt", "Extra inputs are not permitted"),
-    ("{updates: [{fingerprint: x}]}", "models[0].options.updates.0.at", "Field required"),
+    ("{updates: [{fingerprint: x}]}", "models[0].options.updates[0].at", "Field required"),
 ])
 def test_bad_options_are_refused_at_apply_with_the_field_and_line(tmp_path: Path, options: str, field: str,
                                                                   message: str) -> None:
