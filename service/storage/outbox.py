@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from evals.alerts import AlertPayload, FailedRun, held_back
 from evals.alerts.message import PastAlert
 from evals.recipe import Recipe
-from service.storage.alert_tables import AlertAttemptRow, AlertRow
+from service.storage.alert_tables import AlertRow
 from service.storage.tables import CycleRow, ModelRow, RunRow, WatchRow, utcnow
 
 FINAL_ALERT_STATES = frozenset({"delivered", "failed", "skipped"})
@@ -164,26 +164,6 @@ def _was_failing(session: Session, *, cycle: CycleRow) -> bool:
     return previous.state == "failed" or bool(_failed_runs(session, cycle_id=previous.id or 0))
 
 
-def claim(session: Session, *, alert_id: int, hold: timedelta, now: datetime | None = None) -> AlertRow | None:
-    """Take a due, pending alert for one delivery: its next attempt moves to the end of *hold*, so
-    no other delivery takes it meanwhile. Returns None when it is not due, or is over."""
-    now = now or utcnow()
-    row = session.exec(select(AlertRow).where(AlertRow.id == alert_id).with_for_update()).first()
-    if row is None or row.state != "pending" or row.next_attempt_at > now:
-        return None
-    row.attempts += 1
-    row.next_attempt_at = now + hold
-    session.add(row)
-    session.flush()
-    return row
-
-
-def record_attempt(session: Session, *, alert_id: int, status: str, route: str | None, error: str | None = None,
-                   retry_after_s: float | None = None) -> None:
-    session.add(AlertAttemptRow(alert_id=alert_id, status=status, route=route, error=error,
-                                retry_after_s=retry_after_s))
-
-
 def due(session: Session, *, now: datetime | None = None, limit: int = 100) -> list[int]:
     """Ids of pending alerts whose next attempt is due, oldest first."""
     ids = session.exec(select(AlertRow.id).where(AlertRow.state == "pending",
@@ -201,14 +181,3 @@ def cycle_alerts(session: Session, *, cycle_id: int) -> list[int]:
 def list_alerts(session: Session, *, limit: int = 50) -> list[AlertRow]:
     """The latest alerts, newest first."""
     return list(session.exec(select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit)).all())
-
-
-def retry(session: Session, *, alert_id: int) -> AlertRow | None:
-    """Make a failed (or skipped) alert pending again, due now; None when there is no such alert."""
-    row = session.get(AlertRow, alert_id)
-    if row is None:
-        return None
-    if row.state in ("failed", "skipped"):
-        row.state, row.next_attempt_at, row.error = "pending", utcnow(), None
-        session.add(row)
-    return row
