@@ -4,14 +4,21 @@ A watch gets at most one alert per cycle (`dedup_key` is the watch and cycle): n
 cycle found later (failed runs, a recovery) is folded into the pending alert. An alert that repeats
 the watch's last one of its kind (same verdict and target, same failure kinds) inside
 `policy.cooldown_hours` is not written.
+
+Whoever hands alerts to workers (the Celery tasks) learns of a closing cycle once its transaction has
+committed, through `when_cycles_close`: the cycle's alert is then complete and visible to a worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, replace
 from datetime import datetime
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from evals.alerts import AlertPayload, FailedRun, held_back
@@ -20,7 +27,41 @@ from evals.recipe import Recipe
 from service.storage.alert_tables import AlertRow
 from service.storage.tables import CycleRow, ModelRow, RunRow, WatchRow, utcnow
 
+log = logging.getLogger(__name__)
+
 FINAL_ALERT_STATES = frozenset({"delivered", "failed", "skipped"})
+
+CycleListener = Callable[[list[int]], None]
+_CLOSED = "turnout_closed_cycles"
+_listener: ContextVar[CycleListener | None] = ContextVar("turnout_cycle_listener", default=None)
+
+
+@contextmanager
+def when_cycles_close(listener: CycleListener) -> Iterator[None]:
+    """Inside this block (and the tasks and threads it starts), *listener* gets the ids of the cycles each
+    committed transaction closed, right after the commit. Its errors are logged, never raised: the
+    reconciler sends what it failed to."""
+    token = _listener.set(listener)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    closed = session.info.pop(_CLOSED, None)
+    listener = _listener.get()
+    if closed and listener is not None:
+        try:
+            listener(sorted(closed))
+        except Exception:  # the alert is in the outbox either way
+            log.warning("could not hand the alerts of cycle(s) %s over", sorted(closed), exc_info=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CLOSED, None)
 
 
 def dedup_key(*, watch_id: int, cycle_id: int | None, extra: str = "") -> str:
@@ -57,6 +98,7 @@ def record_cycle_closed(session: Session, *, cycle: CycleRow) -> AlertRow | None
     cancelled by a user, or one that finished as the previous one did."""
     if cycle.state not in ("failed", "finished"):
         return None
+    session.info.setdefault(_CLOSED, set()).add(cycle.id)
     watch = session.get(WatchRow, cycle.watch_id)
     if watch is None:
         return None
