@@ -1,9 +1,11 @@
-"""Delivering outbox rows: claim a due alert, send it through the watch's route, record the answer.
+"""Delivering outbox rows: claim an alert's due routes, send it through each, record each answer.
 
 `jobs.deliver_alerts` calls `deliver_alert` on workers; `turnout run` calls `deliver_now` before it
-exits. A delivery holds its row for `lease_s` (the next attempt moves there), so two deliveries never
-send one alert at once; a delivery that dies leaves the row due again after that, and the reconciler
-hands it to the queue. Every attempt after the first looks for the message before posting it again.
+exits. An alert fans out to every route whose variable is set (bot token, incoming webhook, generic
+webhook), each a delivery of its own (`service.storage.deliveries`). An attempt holds its route for
+`lease_s` (the next attempt moves there), so two deliveries never send one route at once; one that
+dies leaves the route due again after that, and the reconciler hands it to the queue. Every bot
+attempt after the first looks for the message before posting it again.
 """
 
 from __future__ import annotations
@@ -11,13 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
-
-from evals.alerts import AlertPayload, AlertRoutes, render
-from evals.alerts.schedule import retry_delay
+from evals.alerts import AlertPayload, AlertRoutes, SlackMessage, render
 from evals.recipe import StoredWatch
 from jobs.alerts.routes import (
     Outcome,
@@ -27,40 +25,41 @@ from jobs.alerts.routes import (
     post_to_webhook,
 )
 from service.settings import get_settings
-from service.storage import outbox
+from service.storage import deliveries
 from service.storage.alert_tables import AlertRow
 from service.storage.db import session_scope
+from service.storage.deliveries import Claimed
 from service.storage.tables import WatchRow, utcnow
 
 log = logging.getLogger(__name__)
 
-PARENT_WAIT_S = 5.0
-"""A thread reply whose first message is not out yet waits this long, then looks again."""
-
-
-@dataclass(frozen=True)
-class _Work:
-    alert_id: int
-    key: str
-    payload: AlertPayload
-    routes: AlertRoutes
-    target: SlackTarget
-
 
 def deliver_alert(alert_id: int) -> str | None:
-    """Deliver one alert if it is due; returns its state afterwards (None when it was not taken)."""
+    """Deliver one alert's due routes; returns its state afterwards (None when it was not taken)."""
     settings = get_settings()
+    hold_s = _hold_s(settings.lease_s)
     with session_scope() as session:
-        row = outbox.claim(session, alert_id=alert_id, hold=timedelta(seconds=_hold_s(settings.lease_s)))
-        if row is None:
+        alert = session.get(AlertRow, alert_id)
+        watch = session.get(WatchRow, alert.watch_id) if alert is not None else None
+        routes = StoredWatch.model_validate(watch.spec).alerts if watch is not None else AlertRoutes()
+        taken = deliveries.claim(session, alert_id=alert_id, routes=routes_of(routes),
+                                 hold=timedelta(seconds=hold_s))
+        if taken is None:
             return None
-        work = _work(session, row)
-        if work is None:
-            return "pending"
-    route, outcome = _send(work, api_url=settings.slack_api_url, public_url=settings.public_url,
-                           timeout_s=_hold_s(settings.lease_s) / 3)
-    with session_scope() as session:
-        return _record(session, alert_id=alert_id, route=route, outcome=outcome)
+        state = taken.alert.state
+        key, created_at = taken.alert.dedup_key, taken.alert.created_at
+        payload = AlertPayload.from_json(taken.alert.payload)
+    message = render(payload, public_url=settings.public_url)
+    for claimed in taken.deliveries:  # the bot first: its call ends inside the hold, whatever the others take
+        outcome = _send(claimed, routes=routes, key=key, created_at=created_at, payload=payload, message=message,
+                        api_url=settings.slack_api_url, timeout_s=hold_s / 3)
+        with session_scope() as session:
+            state = deliveries.record(session, delivery_id=claimed.delivery_id, status=outcome.status,
+                                      error=outcome.error, retry_after_s=outcome.retry_after_s,
+                                      channel_id=outcome.channel_id, ts=outcome.ts)
+        if outcome.status == "failed":
+            log.warning("alert %s on route %s failed: %s", alert_id, claimed.route, outcome.error)
+    return state
 
 
 def _hold_s(lease_s: float) -> float:
@@ -68,86 +67,33 @@ def _hold_s(lease_s: float) -> float:
     return max(lease_s, 3.0)
 
 
-def _work(session: Session, row: AlertRow) -> _Work | None:
-    watch = session.get(WatchRow, row.watch_id)
-    routes = StoredWatch.model_validate(watch.spec).alerts if watch is not None else AlertRoutes()
-    thread_ts = None
-    if row.parent_id is not None:
-        parent = session.get(AlertRow, row.parent_id)
-        if parent is not None and parent.state == "pending":
-            row.attempts -= 1  # not an attempt: wait for the thread's first message
-            row.next_attempt_at = utcnow() + timedelta(seconds=PARENT_WAIT_S)
-            session.add(row)
-            return None
-        if parent is not None and parent.state == "delivered" and parent.slack_ts is not None:
-            thread_ts = parent.slack_ts
-            row.slack_channel_id = row.slack_channel_id or parent.slack_channel_id
-    channel_id = row.slack_channel_id or session.exec(
-        select(AlertRow.slack_channel_id).where(AlertRow.watch_id == row.watch_id,
-                                                col(AlertRow.slack_channel_id).is_not(None))
-        .order_by(col(AlertRow.id).desc()).limit(1)).first()
-    target = SlackTarget(key=row.dedup_key, channel=routes.slack_channel, channel_id=channel_id,
-                         created_at=row.created_at, may_exist=row.attempts > 1, thread_ts=thread_ts)
-    return _Work(alert_id=row.id or 0, key=row.dedup_key, payload=AlertPayload.from_json(row.payload),
-                 routes=routes, target=target)
-
-
-def route_of(routes: AlertRoutes) -> str | None:
-    """The route an alert of a watch with *routes* goes by here: the first whose variable is set."""
+def routes_of(routes: AlertRoutes) -> list[str]:
+    """The routes an alert of a watch with *routes* goes out by here: each whose variable is set."""
+    found = []
     if os.environ.get(routes.slack_token_env):
-        return "slack"
+        found.append("slack")
     if os.environ.get(routes.slack_webhook_env):
-        return "slack_webhook"
+        found.append("slack_webhook")
     if os.environ.get(routes.webhook_url_env):
-        return "webhook"
-    return None
+        found.append("webhook")
+    return found
 
 
-def _send(work: _Work, *, api_url: str, public_url: str | None,
-          timeout_s: float) -> tuple[str | None, Outcome | None]:
-    message = render(work.payload, public_url=public_url)
-    routes = work.routes
-    route = route_of(routes)
-    if route == "slack":
-        return route, post_to_slack(token=os.environ[routes.slack_token_env], api_url=api_url, target=work.target,
-                                    message=message, timeout_s=timeout_s)
-    if route == "slack_webhook":
-        return route, post_to_slack_webhook(url=os.environ[routes.slack_webhook_env], message=message)
-    if route == "webhook":
-        return route, post_to_webhook(url=os.environ[routes.webhook_url_env], key=work.key,
-                                      secret=os.environ.get(routes.webhook_secret_env), payload=work.payload.to_json(),
-                                      message=message)
-    return None, None
-
-
-def _record(session: Session, *, alert_id: int, route: str | None, outcome: Outcome | None) -> str:
-    row = session.exec(select(AlertRow).where(AlertRow.id == alert_id).with_for_update()).one()
-    now = utcnow()
-    row.route = route
-    if outcome is None:
-        row.state, row.error = "skipped", "no route: none of the watch's alerts variables is set"
-        outbox.record_attempt(session, alert_id=alert_id, status="skipped", route=None, error=row.error)
-    elif outcome.status in ("sent", "found"):
-        row.state, row.delivered_at, row.error = "delivered", now, None
-        row.slack_channel_id = outcome.channel_id or row.slack_channel_id
-        row.slack_ts = outcome.ts or row.slack_ts
-    elif outcome.status == "retry":
-        delay = retry_delay(failures=row.attempts, age_s=(now - row.created_at).total_seconds(),
-                            retry_after_s=outcome.retry_after_s)
-        row.error = outcome.error
-        if delay is None:
-            row.state = "failed"
-        else:
-            row.next_attempt_at = now + timedelta(seconds=delay)
-    else:
-        row.state, row.error = "failed", outcome.error
-    if outcome is not None:
-        outbox.record_attempt(session, alert_id=alert_id, status=outcome.status, route=route, error=outcome.error,
-                              retry_after_s=outcome.retry_after_s)
-    session.add(row)
-    if row.state == "failed":
-        log.warning("alert %s failed: %s", alert_id, row.error)
-    return row.state
+def _send(claimed: Claimed, *, routes: AlertRoutes, key: str, created_at: datetime, payload: AlertPayload,
+          message: SlackMessage, api_url: str, timeout_s: float) -> Outcome:
+    variable = {"slack": routes.slack_token_env, "slack_webhook": routes.slack_webhook_env,
+                "webhook": routes.webhook_url_env}.get(claimed.route)
+    secret = os.environ.get(variable) if variable else None
+    if not secret:  # unset since the alert fanned out: an error to fix, said by name, retried on the schedule
+        return Outcome(status="retry", error=f"{variable or claimed.route} is not set here")
+    if claimed.route == "slack":
+        target = SlackTarget(key=key, channel=routes.slack_channel, channel_id=claimed.slack_channel_id,
+                             created_at=created_at, may_exist=claimed.may_exist, thread_ts=claimed.thread_ts)
+        return post_to_slack(token=secret, api_url=api_url, target=target, message=message, timeout_s=timeout_s)
+    if claimed.route == "slack_webhook":
+        return post_to_slack_webhook(url=secret, message=message)
+    return post_to_webhook(url=secret, key=key, secret=os.environ.get(routes.webhook_secret_env),
+                           payload=payload.to_json(), message=message)
 
 
 def next_due_in(alert_id: int) -> float | None:

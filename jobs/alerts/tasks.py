@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from jobs.alerts.deliver import deliver_alert, next_due_in
 from jobs.celery_app import task
-from service.storage.db import StoreUnavailable
+from service.storage import outbox
+from service.storage.db import StoreUnavailable, session_scope
 
 SHORT_WAIT_S = 60.0
 """A retry due sooner is sent with a countdown; later ones wait for the reconciler (Redis would hand a
@@ -26,3 +27,11 @@ def enqueue_alerts(alert_ids: list[int]) -> None:
     """Hand *alert_ids* to the `alerts` queue (nothing when empty)."""
     if alert_ids:
         deliver_alerts.apply_async(args=(alert_ids,))
+
+
+def enqueue_cycle_alerts(cycle_ids: list[int]) -> None:
+    """Hand the pending alerts of *cycle_ids* to the `alerts` queue: the listener of
+    `outbox.when_cycles_close` in the pipeline's tasks, called once a cycle's closing has committed."""
+    with session_scope() as session:
+        alert_ids = [alert_id for cycle_id in cycle_ids for alert_id in outbox.cycle_alerts(session, cycle_id=cycle_id)]
+    enqueue_alerts(alert_ids)

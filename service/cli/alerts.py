@@ -8,7 +8,7 @@ import sys
 from sqlmodel import select
 
 from evals.recipe import StoredWatch
-from service.storage import migrate, outbox
+from service.storage import deliveries, migrate, outbox
 from service.storage.db import get_engine, session_scope
 from service.storage.tables import WatchRow
 
@@ -32,9 +32,12 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
 def cmd_list(args: argparse.Namespace) -> int:
     migrate.ensure_current(get_engine())
     with session_scope() as session:
-        for row in outbox.list_alerts(session, limit=args.limit):
+        rows = outbox.list_alerts(session, limit=args.limit)
+        routes = deliveries.of_alerts(session, alert_ids=[row.id or 0 for row in rows])
+        for row in rows:
+            by_route = " ".join(f"{d.route}:{d.state}" for d in routes[row.id or 0]) or "-"
             print(f"{row.id:>6}  {row.state:9}  {row.kind:8}  cycle {row.cycle_id or '-':>5}  attempts {row.attempts}"
-                  f"  {row.route or '-':13}  {row.error or ''}")
+                  f"  {by_route:40}  {row.error or ''}")
     return 0
 
 
@@ -43,7 +46,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
     migrate.ensure_current(get_engine())
     with session_scope() as session:
-        row = outbox.retry(session, alert_id=args.alert_id)
+        row = deliveries.retry(session, alert_id=args.alert_id)
     if row is None:
         print(f"no alert with id {args.alert_id}; `turnout alerts list` shows them", file=sys.stderr)
         return 1
@@ -53,7 +56,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from jobs.alerts.deliver import deliver_now, route_of
+    from jobs.alerts.deliver import deliver_now, routes_of
 
     migrate.ensure_current(get_engine())
     with session_scope() as session:
@@ -62,14 +65,17 @@ def cmd_test(args: argparse.Namespace) -> int:
             print(f"no watch named '{args.watch}'; `turnout apply -f turnout.yaml` declares watches", file=sys.stderr)
             return 1
         routes = StoredWatch.model_validate(watch.spec).alerts
-        if route_of(routes) is None:
+        if not routes_of(routes):
             print(f"watch '{args.watch}' has no route: none of {routes.slack_token_env}, {routes.slack_webhook_env},"
                   f" {routes.webhook_url_env} is set; every route is skipped", file=sys.stderr)
             return 1
         alert_id = outbox.create_test_alert(session, watch=watch).id or 0
+    for name, variable in (("slack", routes.slack_token_env), ("slack_webhook", routes.slack_webhook_env),
+                           ("webhook", routes.webhook_url_env)):
+        if name not in routes_of(routes):
+            print(f"route {name}: skipped ({variable} is not set)")
     state = deliver_now([alert_id], wait_s=10).get(alert_id)
     with session_scope() as session:
-        row = outbox.list_alerts(session, limit=1)[0] if state else None
-        error = row.error if row is not None and row.id == alert_id else None
-    print(f"route {route_of(routes)}: {state}" + (f" ({error})" if error else ""))
+        for delivery in deliveries.of_alerts(session, alert_ids=[alert_id])[alert_id]:
+            print(f"route {delivery.route}: {delivery.state}" + (f" ({delivery.error})" if delivery.error else ""))
     return 0 if state == "delivered" else 1

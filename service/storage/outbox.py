@@ -4,24 +4,65 @@ A watch gets at most one alert per cycle (`dedup_key` is the watch and cycle): n
 cycle found later (failed runs, a recovery) is folded into the pending alert. An alert that repeats
 the watch's last one of its kind (same verdict and target, same failure kinds) inside
 `policy.cooldown_hours` is not written.
+
+Whoever hands alerts to workers (the Celery tasks) learns of a closing cycle once its transaction has
+committed, through `when_cycles_close`: the cycle's alert is then complete and visible to a worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from evals.alerts import AlertPayload, FailedRun, held_back
 from evals.alerts.message import PastAlert
 from evals.models import display_name
 from evals.recipe import Recipe
-from service.storage.alert_tables import AlertAttemptRow, AlertRow
+from service.storage.alert_tables import AlertRow
 from service.storage.tables import CycleRow, ModelRow, RunRow, WatchRow, utcnow
 
+log = logging.getLogger(__name__)
+
 FINAL_ALERT_STATES = frozenset({"delivered", "failed", "skipped"})
+
+CycleListener = Callable[[list[int]], None]
+_CLOSED = "turnout_closed_cycles"
+_listener: ContextVar[CycleListener | None] = ContextVar("turnout_cycle_listener", default=None)
+
+
+@contextmanager
+def when_cycles_close(listener: CycleListener) -> Iterator[None]:
+    """Inside this block (and the tasks and threads it starts), *listener* gets the ids of the cycles each
+    committed transaction closed, right after the commit. Its errors are logged, never raised: the
+    reconciler sends what it failed to."""
+    token = _listener.set(listener)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    closed = session.info.pop(_CLOSED, None)
+    listener = _listener.get()
+    if closed and listener is not None:
+        try:
+            listener(sorted(closed))
+        except Exception:  # the alert is in the outbox either way
+            log.warning("could not hand the alerts of cycle(s) %s over", sorted(closed), exc_info=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_CLOSED, None)
 
 
 def dedup_key(*, watch_id: int, cycle_id: int | None, extra: str = "") -> str:
@@ -58,6 +99,7 @@ def record_cycle_closed(session: Session, *, cycle: CycleRow) -> AlertRow | None
     cancelled by a user, or one that finished as the previous one did."""
     if cycle.state not in ("failed", "finished"):
         return None
+    session.info.setdefault(_CLOSED, set()).add(cycle.id)
     watch = session.get(WatchRow, cycle.watch_id)
     if watch is None:
         return None
@@ -166,26 +208,6 @@ def _was_failing(session: Session, *, cycle: CycleRow) -> bool:
     return previous.state == "failed" or bool(_failed_runs(session, cycle_id=previous.id or 0))
 
 
-def claim(session: Session, *, alert_id: int, hold: timedelta, now: datetime | None = None) -> AlertRow | None:
-    """Take a due, pending alert for one delivery: its next attempt moves to the end of *hold*, so
-    no other delivery takes it meanwhile. Returns None when it is not due, or is over."""
-    now = now or utcnow()
-    row = session.exec(select(AlertRow).where(AlertRow.id == alert_id).with_for_update()).first()
-    if row is None or row.state != "pending" or row.next_attempt_at > now:
-        return None
-    row.attempts += 1
-    row.next_attempt_at = now + hold
-    session.add(row)
-    session.flush()
-    return row
-
-
-def record_attempt(session: Session, *, alert_id: int, status: str, route: str | None, error: str | None = None,
-                   retry_after_s: float | None = None) -> None:
-    session.add(AlertAttemptRow(alert_id=alert_id, status=status, route=route, error=error,
-                                retry_after_s=retry_after_s))
-
-
 def due(session: Session, *, now: datetime | None = None, limit: int = 100) -> list[int]:
     """Ids of pending alerts whose next attempt is due, oldest first."""
     ids = session.exec(select(AlertRow.id).where(AlertRow.state == "pending",
@@ -203,14 +225,3 @@ def cycle_alerts(session: Session, *, cycle_id: int) -> list[int]:
 def list_alerts(session: Session, *, limit: int = 50) -> list[AlertRow]:
     """The latest alerts, newest first."""
     return list(session.exec(select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit)).all())
-
-
-def retry(session: Session, *, alert_id: int) -> AlertRow | None:
-    """Make a failed (or skipped) alert pending again, due now; None when there is no such alert."""
-    row = session.get(AlertRow, alert_id)
-    if row is None:
-        return None
-    if row.state in ("failed", "skipped"):
-        row.state, row.next_attempt_at, row.error = "pending", utcnow(), None
-        session.add(row)
-    return row

@@ -82,6 +82,16 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
     (PastAlert(subject="stay:None", created_at=NOW - timedelta(hours=1)), verdict_alert(), False),  # verdict changed
     (PastAlert(subject="switch_advisable:llama", created_at=NOW - timedelta(hours=1)), verdict_alert(), False),
     (PastAlert(subject="switch_advisable:mistral-small", created_at=NOW, sent=False), verdict_alert(), False),
+    # the numbers change every cycle: not a change
+    (PastAlert(subject=verdict_alert().subject, created_at=NOW - timedelta(hours=1)),
+     verdict_alert(consecutive=5, cost={"production_monthly_usd": 990.0, "candidate_monthly_usd": 410.0}), True),
+    # a failure of the same kinds inside the cooldown, whatever came between; other kinds are news
+    (PastAlert(subject=AlertPayload(watch="support", cycle_id=1, kind="failing", failure_kind="endpoint_down").subject,
+               created_at=NOW - timedelta(hours=2)),
+     AlertPayload(watch="support", cycle_id=3, kind="failing", failure_kind="endpoint_down", reason="other words"),
+     True),
+    (PastAlert(subject="endpoint_down", created_at=NOW - timedelta(hours=2)),
+     AlertPayload(watch="support", cycle_id=3, kind="failing", failure_kind="budget"), False),
 ])
 def test_cooldown(previous, alert, expected):
     assert held_back(alert=alert, previous=previous, now=NOW, cooldown_hours=24) is expected

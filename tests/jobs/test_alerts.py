@@ -87,7 +87,7 @@ def test_a_bad_token_fails_at_once(applied: Path, slack: SlackPeer, monkeypatch:
     assert deliver_now([alert_id], wait_s=30) == {alert_id: "failed"}
     with session_scope() as session:
         row = session.get(AlertRow, alert_id)
-        assert row is not None and row.error == "invalid_auth" and "xoxb" not in (row.error or "")
+        assert row is not None and row.error == "slack: invalid_auth" and "xoxb" not in (row.error or "")
     assert slack.messages() == []
 
 

@@ -2,7 +2,10 @@
 
 It serves `chat.postMessage`, `chat.update`, `conversations.history`, `conversations.replies` and `conversations.list`
 under `/api/` (form, query-string or JSON bodies, as `slack_sdk.WebClient` sends them), an incoming
-webhook (`/services/T0/B0/secret`) and a generic JSON webhook (`/hooks/generic`), with Slack's answer
+webhook (`/services/T0PEER/B0PEER/peersecret`; any other path answers 404 `no_service`, as Slack's
+does) and a generic JSON webhook (`/hooks/generic`: a JSON object with an `Idempotency-Key` header, and with
+`webhook_secret` set an `X-Turnout-Signature: sha256=<HMAC-SHA256 of the raw body>` it checks, answering
+401 to a missing or wrong one), with Slack's answer
 shapes: HTTP 200 with `{"ok": false, "error": ...}` for API errors (`not_authed`, `invalid_auth`,
 `channel_not_found`, `invalid_blocks`, `no_text`, `invalid_metadata_format`, `message_not_found`),
 429 `ratelimited` with `Retry-After`, and 5xx on demand. Messages are kept per channel with their
@@ -10,8 +13,10 @@ shapes: HTTP 200 with `{"ok": false, "error": ...}` for API errors (`not_authed`
 
 Scripting:
 
-- `peer.fail_next(n, kind)`: the next n requests (any endpoint) fail with `kind` ("429", "500", "503");
-- `peer.down = True`: every request answers 503 until it is set back;
+- `peer.fail_next(n, kind, endpoint=None)`: the next n requests (to any endpoint, or only to `endpoint`:
+  "api", "webhook", "generic") fail with `kind` ("429", "500", "503");
+- `peer.down = True`: every request answers 503 until it is set back (or only one endpoint's, when it
+  names one);
 - `peer.hold_after_store()`: the next `chat.postMessage` is stored, then its reply waits until the
   returned event is set (or the connection is gone): the window in which a worker can die.
 """
@@ -19,6 +24,8 @@ Scripting:
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -35,11 +42,14 @@ from starlette.routing import Route
 from tests.peers.serving import ThreadedServer
 
 FaultKind = Literal["429", "500", "503"]
+Endpoint = Literal["api", "webhook", "generic"]
 
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_HEADER_TEXT = 150
 MAX_TEXT = 40000
+WEBHOOK_PATH = "/services/T0PEER/B0PEER/peersecret"
+"""The incoming webhook's path; its last part is the secret Slack checks."""
 
 
 @dataclass
@@ -74,20 +84,24 @@ class SlackPeer:
     """A Slack Web API server on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(self, *, token: str = "xoxb-peer-token", channels: dict[str, str] | None = None,
-                 retry_after: str = "1") -> None:
+                 retry_after: str = "1", webhook_secret: str | None = None) -> None:
         self.token = token
         """The only bot token accepted."""
+        self.webhook_secret = webhook_secret
+        """With it, the generic webhook accepts only bodies signed with it."""
         self.channels = dict(channels or {"llm-ops": "C0LLMOPS"})
         """Channel name -> ID; a channel is addressed by either (`#name` too)."""
         self.retry_after = retry_after
-        self.down = False
-        """While True every request answers 503."""
+        self.down: bool | Endpoint = False
+        """While True every request answers 503; while it names an endpoint, that endpoint's do."""
         self._lock = threading.Lock()
         self._history: dict[str, list[StoredMessage]] = {cid: [] for cid in self.channels.values()}
-        self._planned: list[FaultKind] = []
+        self._planned: list[tuple[FaultKind, Endpoint | None]] = []
         self._calls: list[tuple[str, dict[str, Any]]] = []
         self._webhook: list[dict[str, Any]] = []
         self._generic: list[tuple[dict[str, str], bytes]] = []
+        self._generic_requests: list[tuple[dict[str, str], bytes]] = []
+        self._rejected: list[tuple[int, str]] = []
         self._hold: threading.Event | None = None
         self._held = threading.Event()
         self._last_ts = 0.0
@@ -104,10 +118,10 @@ class SlackPeer:
 
     # -- scripting and inspection (thread-safe) --
 
-    def fail_next(self, n: int, kind: FaultKind) -> None:
-        """Make the next `n` requests fail with `kind`."""
+    def fail_next(self, n: int, kind: FaultKind, endpoint: Endpoint | None = None) -> None:
+        """Make the next `n` requests (to *endpoint*, or to any) fail with `kind`."""
         with self._lock:
-            self._planned.extend([kind] * n)
+            self._planned.extend([(kind, endpoint)] * n)
 
     def hold_after_store(self) -> threading.Event:
         """Store the next posted message, then hold its reply until the returned event is set."""
@@ -147,6 +161,18 @@ class SlackPeer:
         with self._lock:
             return list(self._generic)
 
+    @property
+    def generic_requests(self) -> list[tuple[dict[str, str], bytes]]:
+        """The (headers, raw body) of every request to the generic webhook, faults and refusals included."""
+        with self._lock:
+            return list(self._generic_requests)
+
+    @property
+    def rejected(self) -> list[tuple[int, str]]:
+        """(status, reason) of each webhook request refused (bad path, body, key or signature)."""
+        with self._lock:
+            return list(self._rejected)
+
     # -- lifecycle --
 
     def __enter__(self) -> SlackPeer:
@@ -154,7 +180,7 @@ class SlackPeer:
         port = self._serving.start()
         root = f"http://127.0.0.1:{port}"
         self.base_url = f"{root}/api/"
-        self.webhook_url = f"{root}/services/T0PEER/B0PEER/peersecret"
+        self.webhook_url = f"{root}{WEBHOOK_PATH}"
         self.generic_url = f"{root}/hooks/generic"
         return self
 
@@ -168,9 +194,11 @@ class SlackPeer:
 
     # -- handlers --
 
-    def _fault(self) -> Response | None:
+    def _fault(self, endpoint: Endpoint) -> Response | None:
         with self._lock:
-            kind: str | None = self._planned.pop(0) if self._planned else ("503" if self.down else None)
+            planned = next((i for i, (_, where) in enumerate(self._planned) if where in (None, endpoint)), None)
+            down = self.down is True or self.down == endpoint
+            kind: str | None = self._planned.pop(planned)[0] if planned is not None else ("503" if down else None)
         if kind == "429":
             return JSONResponse({"ok": False, "error": "ratelimited"}, status_code=429,
                                 headers={"Retry-After": self.retry_after})
@@ -202,7 +230,7 @@ class SlackPeer:
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
         with self._lock:
             self._calls.append((method, {k: v for k, v in args.items() if k != "token"}))
-        fault = self._fault()
+        fault = self._fault("api")
         if fault is not None:
             return fault
         if not token:
@@ -298,27 +326,51 @@ class SlackPeer:
         channels = [{"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()]
         return JSONResponse({"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}})
 
+    def _reject(self, status: int, reason: str) -> Response:
+        with self._lock:
+            self._rejected.append((status, reason))
+        return PlainTextResponse(reason, status_code=status)
+
     async def _incoming_webhook(self, request: Request) -> Response:
-        fault = self._fault()
+        fault = self._fault("webhook")
         if fault is not None:
             return fault
+        if request.url.path != WEBHOOK_PATH:
+            return self._reject(404, "no_service")
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return self._reject(400, "invalid_payload")
         try:
             body = json.loads(await request.body())
-        except json.JSONDecodeError:
-            return PlainTextResponse("invalid_payload", status_code=400)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return self._reject(400, "invalid_payload")
         if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
-            return PlainTextResponse("no_text", status_code=400)
+            return self._reject(400, "no_text")
         if _block_errors(body.get("blocks")):
-            return PlainTextResponse("invalid_blocks", status_code=400)
+            return self._reject(400, "invalid_blocks")
         with self._lock:
             self._webhook.append(body)
         return PlainTextResponse("ok")
 
     async def _generic_webhook(self, request: Request) -> Response:
-        fault = self._fault()
+        raw = await request.body()
+        with self._lock:
+            self._generic_requests.append(({k.lower(): v for k, v in request.headers.items()}, raw))
+        fault = self._fault("generic")
         if fault is not None:
             return fault
-        raw = await request.body()
+        if not request.headers.get("content-type", "").startswith("application/json"):
+            return self._reject(415, "the body must be application/json")
+        try:
+            if not isinstance(json.loads(raw), dict):
+                return self._reject(400, "the body must be a JSON object")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return self._reject(400, "the body is not JSON")
+        if not request.headers.get("idempotency-key"):
+            return self._reject(400, "no Idempotency-Key header")
+        if self.webhook_secret is not None:
+            want = "sha256=" + hmac.new(self.webhook_secret.encode(), raw, hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(request.headers.get("x-turnout-signature", ""), want):
+                return self._reject(401, "bad or missing X-Turnout-Signature")
         with self._lock:
             self._generic.append(({k.lower(): v for k, v in request.headers.items()}, raw))
         return JSONResponse({"received": True})

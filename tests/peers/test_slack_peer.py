@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import urllib.error
+import urllib.request
+
 import pytest
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
@@ -77,6 +82,38 @@ def test_incoming_webhook(peer):
     assert WebhookClient(peer.webhook_url).send(text="hi").status_code == 200
     assert WebhookClient(peer.webhook_url).send(blocks=[{"type": "divider"}] * 51).body == "invalid_blocks"
     assert peer.webhook_posts == [{"text": "hi"}]
+    # a URL Slack never issued is not a webhook
+    wrong = WebhookClient(peer.webhook_url.replace("peersecret", "guessed")).send(text="hi")
+    assert (wrong.status_code, wrong.body) == (404, "no_service")
+    assert peer.webhook_posts == [{"text": "hi"}]
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_generic_webhook_checks_key_and_signature():
+    with SlackPeer(webhook_secret="s3cret") as peer:
+        body = b'{"key": "k1"}'
+        signed = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+        # a signed body with its key is accepted, as sent
+        assert _post(peer.generic_url, body, {"Idempotency-Key": "k1", "X-Turnout-Signature": signed}) == 200
+        assert peer.generic_posts[0][1] == body
+        # a body changed after signing, a wrong key, no signature or no Idempotency-Key is refused
+        changed = b'{"key": "k2"}'
+        assert _post(peer.generic_url, changed, {"Idempotency-Key": "k1", "X-Turnout-Signature": signed}) == 401
+        wrong = "sha256=" + hmac.new(b"other", body, hashlib.sha256).hexdigest()
+        assert _post(peer.generic_url, body, {"Idempotency-Key": "k1", "X-Turnout-Signature": wrong}) == 401
+        assert _post(peer.generic_url, body, {"Idempotency-Key": "k1"}) == 401
+        assert _post(peer.generic_url, body, {"X-Turnout-Signature": signed}) == 400
+        assert _post(peer.generic_url, b"not json", {"Idempotency-Key": "k1", "X-Turnout-Signature": signed}) == 400
+        assert len(peer.generic_posts) == 1 and len(peer.rejected) == 5
 
 
 def test_held_reply_is_stored_before_it_is_answered(peer):
