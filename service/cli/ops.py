@@ -16,8 +16,9 @@ from service.storage import migrate, runs
 from service.storage.db import get_engine, session_scope
 from service.storage.status import status
 
-API_FACTORY = "service.api.app:create_app"
-"""What `turnout api` and `turnout up` serve, as uvicorn's `module:factory` string."""
+API_FACTORY = "service.web.app:create_app"
+"""What `turnout api` and `turnout up` serve, as uvicorn's `module:factory` string: the API with the
+dashboard mounted at `/`."""
 
 
 def cmd_trigger(args: argparse.Namespace) -> int:
