@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from service.storage.history import WatchHistoryPublic
+from service.storage.watch_history import WatchHistoryPublic
 from service.storage.public import RecommendationPublic
 
 

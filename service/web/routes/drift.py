@@ -9,7 +9,8 @@ from fastapi.responses import HTMLResponse
 
 from jobs.drift import drift_document, snapshot_json
 from service.api.deps import RowId, SessionDep
-from service.storage import history, listing
+from service.storage import listing
+from service.storage import watch_history as history
 from service.storage.runs import NotFound
 from service.web.auth import Viewer
 from service.web.render import render

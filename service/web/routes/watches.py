@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from service.api.deps import SessionDep
-from service.storage import access, advice, catalog, history, listing
+from service.storage import access, advice, catalog, listing
+from service.storage import watch_history as history
 from service.storage.listing import WatchPublic
 from service.storage.public import CycleStatusPublic, RecommendationPublic
 from service.storage.runs import NotFound
