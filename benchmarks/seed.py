@@ -156,7 +156,7 @@ def seed(url: str, shape: Shape = Shape(), *, seed: int = 0) -> dict[str, int]:
                 model_id, model_spec = models[name]
                 right = 0
                 latencies = []
-                for case_id, _, tags in cases[version_id]:
+                for case_id, _, _ in cases[version_id]:
                     completion_id += 1
                     ok = rng.random() < quality[name]
                     right += ok

@@ -139,8 +139,8 @@ def drift_current(session: Session, watch: str, *, cycle_id: int | None = None,
     live_watch(session, name=watch)
     found, rows = drift_rows(session, watch_name=watch, cycle_id=cycle_id, model=model)
     return DriftCyclePublic(watch=watch, cycle_id=found, checks=[_check_public(row, name) for name, row in rows],
-                            documents={name: {"model": name, **row.document, "report_stored": row.report_key is not None}
-                                       for name, row in rows})
+                            documents={name: {"model": name, **row.document,
+                                              "report_stored": row.report_key is not None} for name, row in rows})
 
 
 def drift_snapshot(session: Session, store: BlobStore, watch: str, *, cycle_id: int, model: str) -> bytes:

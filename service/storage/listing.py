@@ -7,20 +7,18 @@ CLI and the API call these same functions.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from evals.recipe import StoredWatch
-from service.storage import catalog
-from service.storage.public import CycleStatusPublic, IsoDatetime, RunResultsPublic
+from service.storage import catalog, runs
+from service.storage.public import CycleStatusPublic, IsoDatetime, RunProgressPublic, RunResultsPublic
 from service.storage.results import run_results
 from service.storage.runs import NotFound
-from service.storage.status import cycle_status
-from service.storage.tables import CycleRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, RunRow, State, WatchRow
+from service.storage.tables import CycleRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, Role, RunRow, State, WatchRow
 
 MAX_PAGE = 500
 """The largest page any list answers, whatever `limit` asks for."""
@@ -202,8 +200,30 @@ def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, 
     rows = list(session.exec(query).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return CyclePagePublic(cycles=[cycle_status(session, cycle=row) for row in rows],
-                           next_cursor=rows[-1].id if more and rows else None)
+    return CyclePagePublic(cycles=_statuses(session, rows), next_cursor=rows[-1].id if more and rows else None)
+
+
+def _statuses(session: Session, cycles: list[CycleRow]) -> list[CycleStatusPublic]:
+    """`status.cycle_status` of each cycle, in three queries for the page rather than three per cycle."""
+    if not cycles:
+        return []
+    cycle_runs: dict[int, list[RunRow]] = {}
+    all_runs = list(session.exec(select(RunRow).where(col(RunRow.cycle_id).in_([c.id for c in cycles]))
+                                 .order_by(col(RunRow.id))).all())
+    for run in all_runs:
+        cycle_runs.setdefault(run.cycle_id, []).append(run)
+    names = runs.model_names(session, all_runs)
+    watch_names = dict(session.exec(select(WatchRow.id, WatchRow.name).where(
+        col(WatchRow.id).in_({c.watch_id for c in cycles}))).all())
+    return [CycleStatusPublic.model_validate({
+        "cycle_id": cycle.id, "watch": watch_names.get(cycle.watch_id, ""), "state": cycle.state, "step": cycle.step,
+        "reason": cycle.reason, "failure_kind": cycle.failure_kind, "trigger": cycle.trigger,
+        "scheduled_for": cycle.scheduled_for, "created_at": cycle.created_at,
+        "runs": [RunProgressPublic(run_id=run.id or 0, model=names[run.model_id], role=cast(Role, run.role),
+                                   state=cast(State, run.state), done=run.n_done, total=run.n_total,
+                                   errors=run.n_errors)
+                 for run in sorted(cycle_runs.get(cycle.id or 0, []), key=lambda run: run.role != "production")]})
+        for cycle in cycles]
 
 
 def _utc(value: datetime) -> datetime:

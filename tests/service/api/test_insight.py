@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from evals.metrics import percentile
 from jobs import pipeline
 from service.storage.db import session_scope
-from service.storage.runs import get_cycle
+from service.storage.metrics import run_metrics
+from service.storage.results import run_ttfts
+from service.storage.runs import get_cycle, get_run
 from service.storage.tables import utcnow
 from tests.peers.openai_peer import OpenAIPeer
 from tests.peers.watch import candidate_answer
@@ -37,7 +40,7 @@ def get(client: TestClient, token: str, path: str, **params: object) -> dict[str
     return body
 
 
-def test_side_by_side_shows_each_model_with_explanations_and_filters(client: TestClient, tokens: dict[str, str],
+def check_side_by_side_shows_each_model_with_explanations_and_filters(client: TestClient, tokens: dict[str, str],
                                                                      two: tuple[int, int]) -> None:
     first, second = two
     viewer = tokens["viewer"]
@@ -73,7 +76,7 @@ def test_side_by_side_shows_each_model_with_explanations_and_filters(client: Tes
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
-def test_metrics_series_reads_the_stored_intervals(client: TestClient, tokens: dict[str, str],
+def check_metrics_series_reads_the_stored_intervals(client: TestClient, tokens: dict[str, str],
                                                    two: tuple[int, int]) -> None:
     first, second = two
     viewer = tokens["viewer"]
@@ -90,9 +93,14 @@ def test_metrics_series_reads_the_stored_intervals(client: TestClient, tokens: d
     last = points[-1]
     assert (last["score"], last["ci_low"], last["ci_high"]) == (cand_run.score_mean, cand_run.score_ci_low,
                                                                 cand_run.score_ci_high)
-    assert last["n"] == 3 and last["latency_p95_ms"] == cand_run.latency_p95_ms
+    with session_scope() as session:
+        stored = run_metrics(session, run_id=cand_run.run_id, scorer_key="contains")
+        run = get_run(session, run_id=cand_run.run_id)
+        ttft = percentile(run_ttfts(session, run=run), 95)
+    assert last["n"] == stored[""].n > 0 and last["latency_p95_ms"] == cand_run.latency_p95_ms
     assert last["input_tokens"] == cand_run.input_tokens and last["cost_usd"] == cand_run.cost_usd
-    assert points[0]["cost_usd"] > 0 and points[0]["ttft_p95_ms"] is None  # not streamed
+    assert last["ttft_p95_ms"] == run.ttft_p95_ms == ttft
+    assert points[0]["cost_usd"] > 0  # the production model is priced
     french = get(client, viewer, "/api/v1/watches/qa-watch/metrics", model="cand", segment="lang:fr")["points"]
     assert [(p["cycle_id"], p["n"], p["score"]) for p in french] == [
         (first, 1, cand_run.segments["lang:fr"].mean), (second, 1, cand_run.segments["lang:fr"].mean)]
@@ -110,7 +118,7 @@ def test_metrics_series_reads_the_stored_intervals(client: TestClient, tokens: d
     assert missing.status_code == 404
 
 
-def test_cycles_list_filters_by_model_and_time(client: TestClient, tokens: dict[str, str],
+def check_cycles_list_filters_by_model_and_time(client: TestClient, tokens: dict[str, str],
                                                two: tuple[int, int]) -> None:
     first, second = two
     viewer = tokens["viewer"]
@@ -127,7 +135,7 @@ def test_cycles_list_filters_by_model_and_time(client: TestClient, tokens: dict[
     assert bad.status_code == 422 and bad.json()["field"] == "since"
 
 
-def test_recommendations_and_drift_current_and_history(client: TestClient, tokens: dict[str, str],
+def check_recommendations_and_drift_current_and_history(client: TestClient, tokens: dict[str, str],
                                                        two: tuple[int, int]) -> None:
     first, second = two
     viewer = tokens["viewer"]
@@ -152,7 +160,7 @@ def test_recommendations_and_drift_current_and_history(client: TestClient, token
     assert client.get("/api/v1/watches/nope/recommendations", headers={"Authorization": viewer}).status_code == 404
 
 
-def test_drift_snapshot_json_and_html(client: TestClient, tokens: dict[str, str], two: tuple[int, int]) -> None:
+def check_drift_snapshot_json_and_html(client: TestClient, tokens: dict[str, str], two: tuple[int, int]) -> None:
     _, second = two
     headers = {"Authorization": tokens["viewer"]}
     drift = client.get("/api/v1/watches/qa-watch/drift", params={"model": "cand"}, headers=headers).json()
@@ -171,12 +179,23 @@ def test_drift_snapshot_json_and_html(client: TestClient, tokens: dict[str, str]
     assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
 
 
-def test_the_new_reads_need_a_token(client: TestClient, two: tuple[int, int]) -> None:
+def check_the_new_reads_need_a_token(client: TestClient, two: tuple[int, int]) -> None:
     _, second = two
     for path in (f"/api/v1/cycles/{second}/cases", "/api/v1/watches/qa-watch/metrics",
                  "/api/v1/watches/qa-watch/drift", "/api/v1/watches/qa-watch/drift/history",
                  "/api/v1/watches/qa-watch/recommendation", "/api/v1/watches/qa-watch/recommendations",
-                 "/api/v1/watches/qa-watch/drift/snapshot?model=cand", "/api/v1/watches/qa-watch/drift/report?model=cand"):
+                 "/api/v1/watches/qa-watch/drift/snapshot?model=cand",
+                 "/api/v1/watches/qa-watch/drift/report?model=cand"):
         answer = client.get(path)
         assert answer.status_code == 401, path
         assert client.get(path, headers={"Authorization": "Bearer nope"}).status_code == 401, path
+
+
+def test_reads_of_two_cycles(client: TestClient, tokens: dict[str, str], two: tuple[int, int]) -> None:
+    # Two whole cycles (drift reports and advice included) are the slow part: every read is checked on them.
+    check_side_by_side_shows_each_model_with_explanations_and_filters(client, tokens, two)
+    check_metrics_series_reads_the_stored_intervals(client, tokens, two)
+    check_cycles_list_filters_by_model_and_time(client, tokens, two)
+    check_recommendations_and_drift_current_and_history(client, tokens, two)
+    check_drift_snapshot_json_and_html(client, tokens, two)
+    check_the_new_reads_need_a_token(client, two)
