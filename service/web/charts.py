@@ -1,79 +1,67 @@
-"""Chart data for the pages: plain JSON the vendored uPlot draws (static/charts.js), and sparklines
-drawn on the server as SVG polylines."""
+"""Chart data for the pages: plain JSON the vendored uPlot draws (static/charts.js), from the points
+`service.storage.series.metric_series` reads, and sparklines drawn on the server as SVG polylines."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from service.storage.watch_history import WatchHistoryPublic
-from service.storage.public import RecommendationPublic
+from service.storage.series import MetricPointPublic, MetricSeriesPublic
 
 
-def _epoch(moment: datetime) -> float:
-    return moment.timestamp()
+def _grid(series: MetricSeriesPublic) -> tuple[list[float], dict[str, dict[int, MetricPointPublic]]]:
+    """Cycle times (x) and, per model (production first), its point of each cycle."""
+    cycles: dict[int, float] = {}
+    models: dict[str, dict[int, MetricPointPublic]] = {}
+    for point in sorted(series.points, key=lambda p: (p.role != "production", p.cycle_id)):
+        cycles.setdefault(point.cycle_id, point.at.timestamp())
+        models.setdefault(point.model, {})[point.cycle_id] = point
+    order = sorted(cycles, key=lambda cycle_id: (cycles[cycle_id], cycle_id))
+    return [cycles[c] for c in order], {m: {i: pts[c] for i, c in enumerate(order) if c in pts}
+                                        for m, pts in models.items()}
 
 
-def _models(history: WatchHistoryPublic) -> list[str]:
-    seen: dict[str, None] = {}
-    for cycle in history.cycles:
-        for run in sorted(cycle.runs, key=lambda r: r.role != "production"):
-            seen.setdefault(run.model, None)
-    return list(seen)
+def _values(points: dict[int, MetricPointPublic], n: int, field: str) -> list[float | None]:
+    return [getattr(points[i], field) if i in points else None for i in range(n)]
 
 
-def _per_model(history: WatchHistoryPublic, field: str) -> dict[str, list[float | None]]:
-    out: dict[str, list[float | None]] = {}
-    for model in _models(history):
-        values: list[float | None] = []
-        for cycle in history.cycles:
-            run = next((r for r in cycle.runs if r.model == model), None)
-            values.append(None if run is None else getattr(run, field))
-        out[model] = values
-    return out
-
-
-def quality_chart(history: WatchHistoryPublic) -> dict[str, Any]:
+def quality_chart(series: MetricSeriesPublic, *, scorer: str) -> dict[str, Any]:
     """The primary score per model over cycles, each with its interval as a band."""
-    x = [_epoch(cycle.created_at) for cycle in history.cycles]
-    means, lows, highs = (_per_model(history, field) for field in ("mean", "ci_low", "ci_high"))
-    series = [{"label": model, "values": means[model], "band": [lows[model], highs[model]]} for model in means]
-    label = history.cycles[-1].primary_scorer if history.cycles else "score"
-    return {"title": f"{label} — {history.segment or 'all cases'}", "x": x, "xKind": "time", "yLabel": label,
-            "series": series}
+    x, models = _grid(series)
+    lines = [{"label": model, "values": _values(points, len(x), "score"),
+              "band": [_values(points, len(x), "ci_low"), _values(points, len(x), "ci_high")]}
+             for model, points in models.items()]
+    return {"title": f"{scorer} — {series.segment or 'all cases'}", "x": x, "xKind": "time", "yLabel": scorer,
+            "series": lines}
 
 
-def latency_chart(history: WatchHistoryPublic, *, slo_p95_ms: float | None) -> dict[str, Any]:
+def latency_chart(series: MetricSeriesPublic, *, slo_p95_ms: float | None) -> dict[str, Any]:
     """p50 and p95 latency per model over cycles, with the SLO as a flat line."""
-    x = [_epoch(cycle.created_at) for cycle in history.cycles]
-    series: list[dict[str, Any]] = []
+    x, models = _grid(series)
+    lines: list[dict[str, Any]] = []
     for field, suffix in (("latency_p50_ms", "p50"), ("latency_p95_ms", "p95")):
-        for model, values in _per_model(history, field).items():
-            series.append({"label": f"{model} {suffix}", "values": values, "dash": suffix == "p50"})
+        for model, points in models.items():
+            lines.append({"label": f"{model} {suffix}", "values": _values(points, len(x), field),
+                          "dash": suffix == "p50"})
     if slo_p95_ms is not None:
-        series.append({"label": "SLO p95", "values": [slo_p95_ms] * len(x), "dash": True})
-    return {"title": "Latency (ms)", "x": x, "xKind": "time", "yLabel": "ms", "series": series}
+        lines.append({"label": "SLO p95", "values": [slo_p95_ms] * len(x), "dash": True})
+    return {"title": "Latency (ms)", "x": x, "xKind": "time", "yLabel": "ms", "series": lines}
 
 
-def ttft_chart(recommendations: list[RecommendationPublic]) -> dict[str, Any]:
-    """Time to first token (p95) of production and the focus candidate, from each recommendation's evidence."""
-    ordered = sorted(recommendations, key=lambda r: r.cycle_id)
-    x = [_epoch(rec.updated_at) for rec in ordered]
-    latency = [rec.document.get("latency") or {} for rec in ordered]
-    series: list[dict[str, Any]] = [
-        {"label": "production TTFT p95", "values": [item.get("production_ttft_p95_ms") for item in latency]},
-        {"label": "candidate TTFT p95", "values": [item.get("candidate_ttft_p95_ms") for item in latency]}]
-    slo = next((item.get("slo_ttft_p95_ms") for item in reversed(latency) if item.get("slo_ttft_p95_ms")), None)
-    if slo is not None:
-        series.append({"label": "SLO TTFT p95", "values": [slo] * len(x), "dash": True})
-    return {"title": "Time to first token (ms)", "x": x, "xKind": "time", "yLabel": "ms", "series": series}
+def ttft_chart(series: MetricSeriesPublic, *, slo_ttft_ms: float | None) -> dict[str, Any]:
+    """Time to first token (p95) per model over cycles, with the SLO."""
+    x, models = _grid(series)
+    lines: list[dict[str, Any]] = [{"label": f"{model} TTFT p95", "values": _values(points, len(x), "ttft_p95_ms")}
+                                   for model, points in models.items()]
+    if slo_ttft_ms is not None:
+        lines.append({"label": "SLO TTFT p95", "values": [slo_ttft_ms] * len(x), "dash": True})
+    return {"title": "Time to first token (ms)", "x": x, "xKind": "time", "yLabel": "ms", "series": lines}
 
 
-def cost_chart(history: WatchHistoryPublic) -> dict[str, Any]:
-    """What each cycle cost, per model."""
-    x = [_epoch(cycle.created_at) for cycle in history.cycles]
-    series = [{"label": model, "values": values} for model, values in _per_model(history, "cost_usd").items()]
-    return {"title": "Cost per cycle (USD)", "x": x, "xKind": "time", "yLabel": "USD", "series": series}
+def cost_chart(series: MetricSeriesPublic) -> dict[str, Any]:
+    """What each cycle's run of each model cost."""
+    x, models = _grid(series)
+    lines = [{"label": model, "values": _values(points, len(x), "cost_usd")} for model, points in models.items()]
+    return {"title": "Cost per cycle (USD)", "x": x, "xKind": "time", "yLabel": "USD", "series": lines}
 
 
 def has_points(chart: dict[str, Any] | None) -> bool:

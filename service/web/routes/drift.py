@@ -7,15 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from jobs.drift import drift_document, snapshot_json
 from service.api.deps import RowId, SessionDep
-from service.storage import listing
-from service.storage import watch_history as history
+from service.settings import get_settings
+from service.storage import history, listing
+from service.storage.blobs import blob_store
 from service.storage.runs import NotFound
 from service.web.auth import Viewer
 from service.web.render import render
 
 router = APIRouter()
+
+TIMELINE = 60
+"""Drift checks in the fingerprint timeline: the latest ones."""
 
 REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
               "style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'")
@@ -31,12 +34,16 @@ def drift_page(request: Request, session: SessionDep, user: Viewer, name: str,
     document: dict[str, Any] | None = None
     missing: str | None = None
     try:
-        document = drift_document(watch=name, cycle_id=cycle)
+        current = history.drift_current(session, name, cycle_id=cycle)
     except NotFound as exc:
         if cycle is not None:
             raise
         missing = str(exc)
-    timeline = history.drift_history(session, watch_name=name)
+    else:
+        document = {"cycle_id": current.cycle_id, "models": [
+            {**current.documents.get(check.model, {}), "model": check.model, "verdict": check.verdict,
+             "reasons": check.reasons, "report_stored": check.report_stored} for check in current.checks]}
+    timeline = list(reversed(history.drift_history(session, name, limit=TIMELINE).checks))
     shown = None
     if document:
         stored = [item for item in document["models"] if item["report_stored"]]
@@ -47,10 +54,12 @@ def drift_page(request: Request, session: SessionDep, user: Viewer, name: str,
 
 
 @router.get("/watches/{name}/drift/{cycle_id}/{model}/report")
-def drift_report(request: Request, user: Viewer, name: str, cycle_id: RowId, model: str) -> Response:
+def drift_report(request: Request, session: SessionDep, user: Viewer, name: str, cycle_id: RowId,
+                 model: str) -> Response:
     """The Evidently report rendered from its stored snapshot, under its own Content-Security-Policy."""
     from evals.drift.report import render_html  # Evidently takes seconds to import
 
-    html = render_html(snapshot_json(watch=name, cycle_id=cycle_id, model=model))
+    snapshot = history.drift_snapshot(session, blob_store(get_settings()), name, cycle_id=cycle_id, model=model)
+    html = render_html(snapshot.decode("utf-8"))
     return HTMLResponse(html, headers={"Content-Security-Policy": REPORT_CSP, "X-Frame-Options": "SAMEORIGIN",
                                        "Cache-Control": "private, max-age=300"})

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from service.api.deps import RowId, SessionDep
-from service.storage import advice, casepage, drift, runs
+from service.storage import advice, casepage, runs
+from service.storage.listing import MAX_ID
+from service.storage.sidebyside import side_by_side
 from service.storage.summary import cycle_summary
 from service.web.auth import Viewer
 from service.web.render import render
@@ -35,25 +37,19 @@ def _partner(session: SessionDep, run_id: int) -> int | None:
 
 
 @router.get("/runs/{run_id}")
-def run_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId,
-             against: Annotated[int | None, Query(ge=1)] = None, segment: str = "",
-             failed: bool = False, changed: bool = False, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-             ) -> Response:
-    """Per-case answers of the run beside another run's, with scores and why, filtered and paged."""
+def run_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId, segment: str = "",
+             failed: bool = False, changed: bool = False,
+             cursor: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> Response:
+    """Per-case answers of every model of the run's cycle side by side, with scores and why, filtered and paged."""
     run = runs.get_run(session, run_id=run_id)
-    other = against if against is not None else _partner(session, run_id)
-    references = drift.reference_runs(session, run=run, k=1)
-    reference = references[-1].id if references else None
-    result = casepage.case_page(session, run_id=run_id, other_run_id=other, reference_run_id=reference,
-                                segment=segment or None, failed_only=failed, changed_only=changed,
-                                offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    pages = max(1, -(-result.total // PAGE_SIZE))
-    siblings = runs.cycle_runs(session, cycle_id=run.cycle_id)
-    names = runs.model_names(session, siblings)
+    page = side_by_side(session, run.cycle_id, segment=segment or None, failed_only=failed, changed_only=changed,
+                        cursor=cursor, limit=PAGE_SIZE)
+    cycle = cycle_summary(session, cycle_id=run.cycle_id)
+    tags = sorted({tag for r in cycle.runs for tag in r.segments})
     return render(request, "run.html", {
-        "title": f"Run {run_id}", "user": user, "run": run, "result": result, "segment": segment, "failed": failed,
-        "changed": changed, "page": page, "pages": pages, "reference": reference,
-        "siblings": [(r.id, names[r.model_id], r.role) for r in siblings]})
+        "title": f"Run {run_id}", "user": user, "run": run, "page": page, "cycle": cycle, "tags": tags,
+        "segment": segment, "failed": failed, "changed": changed, "cursor": cursor,
+        "has_reference": any(ref is not None for ref in page.reference_run_ids.values())})
 
 
 @router.get("/runs/{run_id}/cases/{case_id}")

@@ -9,17 +9,23 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from service.api.deps import SessionDep
-from service.storage import access, advice, catalog, listing
-from service.storage import watch_history as history
+from service.storage import access, advice, catalog, history, listing, runs
 from service.storage.listing import WatchPublic
+from service.storage.metrics import run_metrics
 from service.storage.public import CycleStatusPublic, RecommendationPublic
 from service.storage.runs import NotFound
+from service.storage.series import SERIES_LIMIT, MetricSeriesPublic, metric_series
 from service.web import charts
 from service.web.auth import Editor, Viewer
 from service.web.costchart import break_even_chart
 from service.web.render import render
 
 router = APIRouter()
+
+SPARK_POINTS = 20
+"""Cycles in an overview sparkline."""
+CHART_POINTS = 200
+"""Points (cycles × models) a watch page charts: the latest ones."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +65,12 @@ def overview(request: Request, session: SessionDep, user: Viewer) -> Response:
     lines = []
     for watch in listing.watches(session).watches:
         cycles = listing.cycle_page(session, limit=1, watch=watch.name).cycles
-        past = history.watch_history(session, watch_name=watch.name, limit=20)
-        production = [next((r.mean for r in c.runs if r.role == "production"), None) for c in past.cycles]
+        scores = metric_series(session, watch.name, model=watch.production, limit=SPARK_POINTS).points
+        spent = metric_series(session, watch.name, since=month, limit=SERIES_LIMIT).points
         lines.append(WatchLine(watch=watch, recommendation=latest_recommendation(session, watch.name),
                                last_cycle=cycles[0] if cycles else None, next_cycle=next_cycle(watch, now=now),
-                               sparkline=charts.sparkline(production),
-                               cost_month=history.cost_since(session, watch_name=watch.name, since=month)))
+                               sparkline=charts.sparkline([point.score for point in scores]),
+                               cost_month=sum(point.cost_usd for point in spent)))
     return render(request, "overview.html", {"title": "Watches", "user": user, "lines": lines})
 
 
@@ -72,19 +78,32 @@ def overview(request: Request, session: SessionDep, user: Viewer) -> Response:
 def watch_page(request: Request, session: SessionDep, user: Viewer, name: str, segment: str = "") -> Response:
     """Quality, latency and cost over time, the break-even chart, recommendations, cycles and actions."""
     watch = listing.watch(session, name=name)
-    past = history.watch_history(session, watch_name=name, segment=segment)
-    recommendations = history.recommendation_history(session, watch_name=name)
+    whole = metric_series(session, name, limit=CHART_POINTS)
+    past = metric_series(session, name, segment=segment, limit=CHART_POINTS) if segment else whole
+    recommendations = history.recommendation_history(session, name, limit=20).recommendations
     latest = recommendations[0] if recommendations else None
-    slo = ((latest.document.get("latency") or {}).get("slo_p95_ms")) if latest else None
-    chart_list = [("quality", charts.quality_chart(past)), ("latency", charts.latency_chart(past, slo_p95_ms=slo)),
-                  ("ttft", charts.ttft_chart(recommendations)), ("cost", charts.cost_chart(past))]
+    latency = (latest.document.get("latency") or {}) if latest else {}
+    scorer, segments = _scorer_and_segments(session, whole)
+    chart_list = [("quality", charts.quality_chart(past, scorer=scorer)),
+                  ("latency", charts.latency_chart(whole, slo_p95_ms=latency.get("slo_p95_ms"))),
+                  ("ttft", charts.ttft_chart(whole, slo_ttft_ms=latency.get("slo_ttft_p95_ms"))),
+                  ("cost", charts.cost_chart(whole))]
     breakeven = break_even_chart(session, recommendation=latest) if latest else None
     cycles = listing.cycle_page(session, limit=20, watch=name).cycles
     return render(request, "watch.html", {
-        "title": f"Watch {name}", "user": user, "watch": watch, "history": past, "segment": segment,
+        "title": f"Watch {name}", "user": user, "watch": watch, "segments": segments, "segment": segment,
         "charts": [(key, chart, charts.has_points(chart)) for key, chart in chart_list],
         "breakeven": breakeven, "latest": latest, "recommendations": recommendations, "cycles": cycles,
         "next_cycle": next_cycle(watch, now=datetime.now(UTC))})
+
+
+def _scorer_and_segments(session: SessionDep, series: MetricSeriesPublic) -> tuple[str, list[str]]:
+    """The primary scorer of the latest cycle charted, and the segments its runs were measured on."""
+    if not series.points:
+        return "score", []
+    latest = series.points[-1]
+    scorer = runs.recipe(runs.get_cycle(session, cycle_id=latest.cycle_id)).primary.key
+    return scorer, sorted(key for key in run_metrics(session, run_id=latest.run_id, scorer_key=scorer) if key)
 
 
 def _set_paused(session: SessionDep, user: Editor, name: str, *, paused: bool) -> Response:

@@ -128,7 +128,7 @@ def test_a_lead_works_through_the_dashboard(database_url: str, applied: Path, se
     rows = page.locator("table.sbs tbody tr")
     assert rows.count() == len(CASES) + len(XSS_CASES)
     rome = page.locator("table.sbs tbody tr", has_text="rome")
-    assert "Milan" in rome.locator("td").nth(0).inner_text() and "Rome" in rome.locator("td").nth(1).inner_text()
+    assert "Rome" in rome.locator("td").nth(0).inner_text() and "Milan" in rome.locator("td").nth(1).inner_text()
     script_row = page.locator("table.sbs tbody tr", has_text="xss-script")
     assert "<script>window.__xss = 1</script>" in script_row.locator("td").nth(0).inner_text()
     assert "{{ 7 * 7 }}{% raw %}" in page.locator("table.sbs tbody tr", has_text="xss-template").inner_text()
