@@ -130,3 +130,35 @@ def test_upload_shows_each_problem_at_its_line_and_stores_nothing(web: TestClien
     page = web.get("/golden-sets/qa?saved=updated")
     assert f"with {len(CASES) + len(XSS_CASES)} cases" in page.text
     assert_escaped(page.text)
+
+
+def test_alerts_list_their_attempts_and_preview_the_slack_message(web: TestClient, secrets: dict[str, str],
+                                                                 applied: Path) -> None:
+    from sqlmodel import select
+
+    from service.storage import outbox
+    from service.storage.tables import WatchRow
+
+    with session_scope() as session:
+        watch = session.exec(select(WatchRow).where(WatchRow.name == "qa-watch")).one()
+        alert_id = outbox.create_test_alert(session, watch=watch).id
+        outbox.record_attempt(session, alert_id=alert_id or 0, status="failed", route="slack",
+                              error="Slack answered 500 <b>boom</b>")
+    sign_in(web, secrets["viewer"])
+    listed = web.get("/alerts")
+    assert f'href="/alerts/{alert_id}"' in listed.text and "failed" in listed.text
+    page = web.get(f"/alerts/{alert_id}")
+    assert page.status_code == 200
+    assert '<p class="slack-header">Test message from Turnout: qa-watch</p>' in page.text
+    assert "Slack answered 500 &lt;b&gt;boom&lt;/b&gt;" in page.text
+
+
+def test_block_kit_marks_become_tags_and_everything_else_stays_text() -> None:
+    from service.web.blockkit import blocks_html, mrkdwn
+
+    assert str(mrkdwn("*Quality* for `lang:fr` &lt;script&gt; <https://example.org/w|the watch>")) == (
+        '<strong>Quality</strong> for <code>lang:fr</code> &lt;script&gt; '
+        '<a href="https://example.org/w" rel="noopener">the watch</a>')
+    html = str(blocks_html([{"type": "header", "text": {"type": "plain_text", "text": "<img onerror=x>"}},
+                            {"type": "section", "text": {"type": "mrkdwn", "text": "<javascript:alert(1)|x>"}}]))
+    assert "<img" not in html and "href=\"javascript" not in html
