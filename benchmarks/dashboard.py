@@ -44,7 +44,8 @@ def main() -> None:
     if url is None:
         url = create_database()
         started = time.perf_counter()
-        print(f"seeded {url} in {time.perf_counter() - started:.0f} s: {seed(url, Shape())}")
+        counts = seed(url, Shape())
+        print(f"seeded {url} in {time.perf_counter() - started:.0f} s: {counts}")
     os.environ["TURNOUT_DATABASE_URL"] = url
     try:
         measure(requests=args.requests)
