@@ -15,5 +15,5 @@ setup(
     # Found, not listed, so a new subpackage or a new revision file in alembic/versions/ ships by itself.
     packages=[*find_packages(include=["evals*", "jobs*", "service*"]), MIGRATIONS, f"{MIGRATIONS}.versions"],
     package_dir={MIGRATIONS: "alembic"},
-    package_data={MIGRATIONS: ["script.py.mako"]},
+    package_data={MIGRATIONS: ["script.py.mako"], "service.web": ["templates/*.html", "static/*"]},
 )

@@ -3,7 +3,7 @@ each candidate against production, on every scorer of the cycle; stored so reade
 
 from __future__ import annotations
 
-from evals.metrics import summarize_latency
+from evals.metrics import percentile, summarize_latency
 from evals.pairing import ScoreTable, pair_runs
 from evals.stats import Interval, PairedComparison, Resampler, compare_pairs, summarize, summarize_segments
 from service.storage import metrics, results, runs
@@ -25,13 +25,15 @@ def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
         tables = {(run.id, spec.key): metrics.score_table(session, run_id=run.id or 0, scorer_key=spec.key)
                   for run in cycle_runs for spec in specs}
         latencies = {run.id: results.run_latencies(session, run=run) for run in cycle_runs}
+        ttfts = {run.id: results.run_ttfts(session, run=run) for run in cycle_runs}
     production = next((run for run in cycle_runs if run.role == "production"), None)
     primary_comparisons: dict[int, PairedComparison] = {}
     # Runs and comparisons of the cycle resample the same cases: draw the bootstrap's indices once.
     resampler = Resampler()
     with session_scope() as session:
         for run in cycle_runs:
-            metrics.save_latency(session, run_id=run.id or 0, latency=summarize_latency(latencies[run.id]))
+            metrics.save_latency(session, run_id=run.id or 0, latency=summarize_latency(latencies[run.id]),
+                                 ttft_p95_ms=percentile(ttfts[run.id], 95))
             for spec in specs:
                 metrics.save_run_metrics(session, run_id=run.id or 0, scorer_key=spec.key,
                                          intervals=run_intervals(tables[(run.id, spec.key)], resampler=resampler))

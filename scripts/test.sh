@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev,api,local,embeddings,drift
 scripts/services.sh
+scripts/browser.sh
 .venv/bin/lint-imports
 .venv/bin/mypy
 .venv/bin/ruff check .

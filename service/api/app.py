@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from evals.errors import TurnoutError
 from service.api import errors, metrics
-from service.api.routes import admin, alerts, catalog_writes, golden_sets, reads, writes
+from service.api.routes import admin, alerts, catalog_writes, golden_sets, insight, reads, runs, series, writes
 from service.storage import migrate
 from service.storage.db import get_engine
 
@@ -23,8 +23,8 @@ def create_app() -> FastAPI:
                   description="Continuous evaluation of LLMs. Send an API token as `Authorization: Bearer …`.")
     errors.install(app)
     metrics.install(app)
-    for router in (reads.router, writes.router, admin.router, golden_sets.router, catalog_writes.router,
-                   alerts.router):
+    for router in (reads.router, runs.router, series.router, insight.router, writes.router, admin.router,
+                   golden_sets.router, catalog_writes.router, alerts.router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz")

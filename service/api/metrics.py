@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from service.api.broker import QueueCollector
 from service.storage.db import session_scope
 from service.storage.gauges import WorkCounts, work_counts
 from service.storage.tables import STATES
@@ -55,6 +56,7 @@ def install(app: FastAPI) -> None:
     """Serve `/metrics` on *app* from a registry of its own (an app per test, no global state)."""
     registry = CollectorRegistry()
     registry.register(WorkCollector())
+    registry.register(QueueCollector(cache_s=CACHE_S))
     requests = Counter("turnout_api_requests", "API requests answered", ["method", "route", "status"],
                        registry=registry)
     durations = Histogram("turnout_api_request_seconds", "API request durations", ["method", "route"],

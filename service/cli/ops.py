@@ -22,8 +22,9 @@ from service.storage.status import status
 if TYPE_CHECKING:
     from jobs.scheduler import Scheduler
 
-API_FACTORY = "service.api.app:create_app"
-"""What `turnout api` and `turnout up` serve, as uvicorn's `module:factory` string."""
+API_FACTORY = "service.web.app:create_app"
+"""What `turnout api` and `turnout up` serve, as uvicorn's `module:factory` string: the API with the
+dashboard mounted at `/`."""
 
 
 def cmd_trigger(args: argparse.Namespace) -> int:

@@ -149,7 +149,7 @@ def save_recommendation(session: Session, *, cycle_id: int, recommendation: Reco
     if state.changed:  # the alert is written with the announcement, in this transaction
         outbox.record_verdict(session, cycle=cycle, watch=watch, document=document,
                               previous_verdict=before.verdict if before is not None else "stay")
-    return _public(row, watch.name)
+    return recommendation_public(row, watch.name)
 
 
 def recommendation(session: Session, *, watch_name: str, cycle_id: int | None = None) -> RecommendationPublic:
@@ -169,7 +169,7 @@ def recommendation(session: Session, *, watch_name: str, cycle_id: int | None = 
         which = f"cycle {cycle_id} of watch '{watch_name}'" if cycle_id is not None else f"watch '{watch_name}'"
         raise NotFound(f"no recommendation for {which}: a recommendation is made after each cycle that "
                        f"finishes (`turnout run {watch_name}`)")
-    return _public(row, watch.name)
+    return recommendation_public(row, watch.name)
 
 
 def cycle_recommendation(session: Session, *, cycle_id: int) -> RecommendationPublic | None:
@@ -178,14 +178,14 @@ def cycle_recommendation(session: Session, *, cycle_id: int) -> RecommendationPu
     if row is None:
         return None
     watch = session.get(WatchRow, row.watch_id)
-    return _public(row, watch.name if watch is not None else "")
+    return recommendation_public(row, watch.name if watch is not None else "")
 
 
 def _verdict(value: str) -> Verdict:
     return cast(Verdict, value) if value in ("stay", "switch_advisable", "insufficient_evidence") else "stay"
 
 
-def _public(row: RecommendationRow, watch: str) -> RecommendationPublic:
+def recommendation_public(row: RecommendationRow, watch: str) -> RecommendationPublic:
     return RecommendationPublic(watch=watch, cycle_id=row.cycle_id, verdict=row.verdict, to=row.to,
                                 cycle_verdict=row.cycle_verdict, cycle_to=row.cycle_to,
                                 consecutive=row.consecutive, changed=row.changed, document=row.document,

@@ -6,18 +6,19 @@ CLI and the API call these same functions.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from evals.recipe import StoredWatch
-from service.storage import catalog
-from service.storage.public import CycleStatusPublic, IsoDatetime, RunResultsPublic
+from service.storage import catalog, runs
+from service.storage.public import CycleStatusPublic, IsoDatetime, RunProgressPublic, RunResultsPublic
 from service.storage.results import run_results
 from service.storage.runs import NotFound
-from service.storage.status import cycle_status
-from service.storage.tables import CycleRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, State, WatchRow
+from service.storage.tables import CycleRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, Role, RunRow, State, WatchRow
 
 MAX_PAGE = 500
 """The largest page any list answers, whatever `limit` asks for."""
@@ -174,8 +175,10 @@ def _golden_set_public(row: GoldenSetRow, versions: list[GoldenSetVersionRow]) -
 
 
 def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, watch: str | None = None,
-               state: State | None = None) -> CyclePagePublic:
-    """Cycles newest first, *limit* at a time, optionally of one watch and in one state.
+               state: State | None = None, model: str | None = None, since: datetime | None = None,
+               until: datetime | None = None) -> CyclePagePublic:
+    """Cycles newest first, *limit* at a time, optionally of one watch, in one state, with a run of one
+    model, made within a time range.
 
     Args:
         session: The open session.
@@ -183,6 +186,9 @@ def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, 
         cursor: The previous page's `next_cursor`: cycles older than it.
         watch: Only cycles of this watch (deleted watches' cycles too).
         state: Only cycles in this state.
+        model: Only cycles with a run of this model (as production or candidate).
+        since: Only cycles made at or after this time.
+        until: Only cycles made before this time.
     """
     limit = min(limit, MAX_PAGE)
     query = select(CycleRow).order_by(col(CycleRow.id).desc()).limit(limit + 1)
@@ -192,11 +198,44 @@ def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, 
         query = query.join(WatchRow, col(WatchRow.id) == CycleRow.watch_id).where(WatchRow.name == watch)
     if state is not None:
         query = query.where(CycleRow.state == state)
+    if model is not None:
+        query = query.where(sa.exists().where(col(RunRow.cycle_id) == CycleRow.id, col(ModelRow.id) == RunRow.model_id,
+                                              col(ModelRow.name) == model))
+    if since is not None:
+        query = query.where(col(CycleRow.created_at) >= _utc(since))
+    if until is not None:
+        query = query.where(col(CycleRow.created_at) < _utc(until))
     rows = list(session.exec(query).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return CyclePagePublic(cycles=[cycle_status(session, cycle=row) for row in rows],
-                           next_cursor=rows[-1].id if more and rows else None)
+    return CyclePagePublic(cycles=_statuses(session, rows), next_cursor=rows[-1].id if more and rows else None)
+
+
+def _statuses(session: Session, cycles: list[CycleRow]) -> list[CycleStatusPublic]:
+    """`status.cycle_status` of each cycle, in three queries for the page rather than three per cycle."""
+    if not cycles:
+        return []
+    cycle_runs: dict[int, list[RunRow]] = {}
+    all_runs = list(session.exec(select(RunRow).where(col(RunRow.cycle_id).in_([c.id for c in cycles]))
+                                 .order_by(col(RunRow.id))).all())
+    for run in all_runs:
+        cycle_runs.setdefault(run.cycle_id, []).append(run)
+    names = runs.model_names(session, all_runs)
+    watch_names = dict(session.exec(select(WatchRow.id, WatchRow.name).where(
+        col(WatchRow.id).in_({c.watch_id for c in cycles}))).all())
+    return [CycleStatusPublic.model_validate({
+        "cycle_id": cycle.id, "watch": watch_names.get(cycle.watch_id, ""), "state": cycle.state, "step": cycle.step,
+        "reason": cycle.reason, "failure_kind": cycle.failure_kind, "trigger": cycle.trigger,
+        "scheduled_for": cycle.scheduled_for, "created_at": cycle.created_at,
+        "runs": [RunProgressPublic(run_id=run.id or 0, model=names[run.model_id], role=cast(Role, run.role),
+                                   state=cast(State, run.state), done=run.n_done, total=run.n_total,
+                                   errors=run.n_errors)
+                 for run in sorted(cycle_runs.get(cycle.id or 0, []), key=lambda run: run.role != "production")]})
+        for cycle in cycles]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def run_results_page(session: Session, *, run_id: int, limit: int = 100, cursor: int = 0) -> RunResultsPagePublic:

@@ -84,10 +84,10 @@ def run_metrics(session: Session, *, run_id: int, scorer_key: str) -> dict[str, 
             for row in rows}
 
 
-def save_latency(session: Session, *, run_id: int, latency: LatencySummary) -> None:
-    """Store a run's latency percentiles, so readers never recompute them."""
+def save_latency(session: Session, *, run_id: int, latency: LatencySummary, ttft_p95_ms: float | None = None) -> None:
+    """Store a run's latency percentiles (and its p95 time to first token), so readers never recompute them."""
     run = get_run(session, run_id=run_id)
-    run.latency_p50_ms, run.latency_p95_ms = latency.p50_ms, latency.p95_ms
+    run.latency_p50_ms, run.latency_p95_ms, run.ttft_p95_ms = latency.p50_ms, latency.p95_ms, ttft_p95_ms
     session.add(run)
 
 

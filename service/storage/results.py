@@ -200,6 +200,12 @@ def run_latencies(session: Session, *, run: RunRow) -> list[float]:
         CompletionRow.run_id == run.id, col(CompletionRow.latency_ms).is_not(None))).all() if value is not None]
 
 
+def run_ttfts(session: Session, *, run: RunRow) -> list[float]:
+    """Times to first token of a run's streamed completions, in ms."""
+    return [value for value in session.exec(select(CompletionRow.ttft_ms).where(
+        CompletionRow.run_id == run.id, col(CompletionRow.ttft_ms).is_not(None))).all() if value is not None]
+
+
 def error_kinds(session: Session, *, run_id: int) -> dict[str, int]:
     """How many of a run's completions failed, by error kind (`connection`, `timeout`, ...)."""
     rows = session.exec(select(CompletionRow.error_kind, func.count()).where(

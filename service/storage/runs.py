@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from evals.cases import Case
+from evals.cases import Case, sha256_hex
 from evals.errors import TurnoutError
 from evals.models import ModelSpec
 from evals.recipe import Recipe, StoredWatch
@@ -90,7 +90,8 @@ def create_cycle(session: Session, *, watch_name: str, trigger: str,
     declared = Recipe(watch=StoredWatch.model_validate(watch.spec), golden_set=golden_set.name,
                       content_hash=version.content_hash)
     cycle = CycleRow(watch_id=watch.id, golden_set_version_id=version.id, trigger=trigger,
-                     scheduled_for=scheduled_for, recipe=declared.model_dump(mode="json"))
+                     scheduled_for=scheduled_for, recipe=declared.model_dump(mode="json"),
+                     primary_scorer_hash=sha256_hex(declared.primary.key))
     session.add(cycle)
     session.flush()
     assert cycle.id is not None

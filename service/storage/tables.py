@@ -158,6 +158,8 @@ class CycleRow(SQLModel, table=True):
     """What the cycle spent: its runs' completions plus its judge calls (`judge_cost_usd`)."""
     judge_cost_usd: float = 0.0
     """What the judge calls of the cycle's scoring cost (re-scores included), added as each batch is stored."""
+    primary_scorer_hash: str | None = Field(default=None, max_length=64)
+    """SHA-256 of the recipe's primary scorer key: how the time series find its `run_metric` rows."""
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = Field(default=None)
     finished_at: datetime | None = Field(default=None)
@@ -191,6 +193,8 @@ class RunRow(SQLModel, table=True):
     """Median latency of the answered completions; stored by the analysis step."""
     latency_p95_ms: float | None = None
     """95th percentile latency, likewise."""
+    ttft_p95_ms: float | None = None
+    """95th percentile time to first token of the streamed completions, likewise."""
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = Field(default=None)
     finished_at: datetime | None = Field(default=None)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from service.api.deps import Cursor, RowId, SessionDep, require
 from service.api.errors import problem_responses
+from service.api.query import UtcTime
 from service.storage import listing
 from service.storage.listing import (
     MAX_ID,
@@ -46,9 +47,14 @@ def list_cycles(session: SessionDep, limit: Limit = 50,
                 cursor: Cursor = None,
                 watch: Annotated[str | None, Query(description="only cycles of this watch")] = None,
                 state: Annotated[State | None, Query(description="only cycles in this state")] = None,
+                model: Annotated[str | None, Query(max_length=200, description="only cycles with a run of "
+                                                   "this model")] = None,
+                since: Annotated[UtcTime | None, Query(description="only cycles made from this time on")] = None,
+                until: Annotated[UtcTime | None, Query(description="only cycles made before this time")] = None,
                 ) -> CyclePagePublic:
     """Cycles, newest first, with their runs' progress."""
-    return listing.cycle_page(session, limit=limit, cursor=cursor, watch=watch, state=state)
+    return listing.cycle_page(session, limit=limit, cursor=cursor, watch=watch, state=state, model=model,
+                              since=since, until=until)
 
 
 @router.get("/cycles/{cycle_id}", response_model=CyclePublic, tags=["cycles"], responses=problem_responses(404))

@@ -1,0 +1,104 @@
+"""The dashboard's server time on a large database: overview, watch page and run page, p50 and p95.
+
+Target: p95 <= 300 ms for each, on the 1,000,000-completion database `benchmarks/seed.py` makes
+(20 watches x 730 daily cycles x 2 models x 35 cases). Each page is requested in-process through the
+ASGI app (no socket, no browser: what is timed is the server's work: queries, reads of the stored
+analysis, rendering), after two warm-up requests; the watch and run pages are taken from several
+watches in turn. Run by hand:
+
+    python benchmarks/dashboard.py                      # seed, measure, drop the database
+    python benchmarks/dashboard.py --keep               # keep the seeded database (its URL is printed)
+    python benchmarks/dashboard.py --database-url URL   # measure a database seeded before
+
+It prints one line per page and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.seed import Shape, create_database, drop_database, seed  # noqa: E402
+
+TARGET_P95_MS = 300.0
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="a database seeded before (default: seed a new one)")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database")
+    parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
+    args = parser.parse_args()
+    url = args.database_url
+    if url is None:
+        url = create_database()
+        started = time.perf_counter()
+        counts = seed(url, Shape())
+        print(f"seeded {url} in {time.perf_counter() - started:.0f} s: {counts}")
+    os.environ["TURNOUT_DATABASE_URL"] = url
+    try:
+        measure(requests=args.requests)
+    finally:
+        if args.database_url is None and not args.keep:
+            drop_database(url)
+
+
+def measure(*, requests: int) -> None:
+    """Time the three pages, *requests* times each, and print p50 and p95."""
+
+    from fastapi.testclient import TestClient
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from service.storage import access, listing
+    from service.storage.db import session_scope
+    from service.storage.tables import CompletionRow
+    from service.web.app import create_app
+
+    with session_scope() as session:
+        completions = session.exec(select(func.count()).select_from(CompletionRow)).one()
+        watches = [w.name for w in listing.watches(session).watches][:5]
+        if not watches:
+            raise SystemExit("the database has no watch: seed it with benchmarks/seed.py first")
+        run_ids = []
+        for watch in watches:
+            cycles = listing.cycle_page(session, limit=1, watch=watch, state="finished").cycles
+            if cycles:
+                run_ids.append(max(cycles[0].runs, key=lambda run: run.role != "production").run_id)
+        if not run_ids:
+            raise SystemExit("no watch has a finished cycle: seed the database with benchmarks/seed.py first")
+        token = access.create_token(session, role="viewer", name=f"bench-{time.time_ns()}").token
+    print(f"{completions:,} completions; {len(watches)} watches; {requests} requests per page")
+    pages = {"overview": ["/"], "watch page": [f"/watches/{watch}" for watch in watches],
+             "run page": [f"/runs/{run_id}" for run_id in run_ids]}
+    with TestClient(create_app()) as client:
+        assert client.post("/login", data={"token": token}, follow_redirects=False).status_code == 303
+        for name, paths in pages.items():
+            timings = []
+            for i in range(requests + 2):
+                path = paths[i % len(paths)]
+                start = time.perf_counter()
+                answer = client.get(path)
+                elapsed = (time.perf_counter() - start) * 1000
+                if answer.status_code != 200:
+                    raise SystemExit(f"{path} answered {answer.status_code}: {answer.text[:300]}")
+                if i >= 2:
+                    timings.append(elapsed)
+            p95 = _percentile(timings, 95)
+            verdict = "ok" if p95 <= TARGET_P95_MS else f"MISSED (target {TARGET_P95_MS:.0f} ms)"
+            print(f"{name:12} {paths[0]:28} p50 {statistics.median(timings):7.1f} ms  p95 {p95:7.1f} ms  {verdict}")
+
+
+if __name__ == "__main__":
+    main()

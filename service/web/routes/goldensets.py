@@ -1,0 +1,166 @@
+"""Golden sets: the list, a set's versions with its tag overview, the diff of two versions, upload and edit."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi.responses import RedirectResponse
+
+from evals.cases import Privacy
+from evals.goldensets import Format
+from evals.recipe import StoredWatch
+from service.api.deps import SessionDep
+from service.storage import access, advice, catalog, goldenreads, listing
+from service.storage.listing import GoldenSetPublic
+from service.storage.runs import NotFound
+from service.web import upload
+from service.web.auth import Editor, Viewer
+from service.web.render import render
+
+router = APIRouter()
+
+CONTEXT_LINES = 2
+"""Lines shown around each problem of a large upload."""
+FULL_LISTING_LINES = 400
+"""Uploads up to this many lines are listed whole beside their problems."""
+
+
+def _golden_set(session: SessionDep, name: str) -> GoldenSetPublic | None:
+    return next((g for g in listing.golden_sets(session).golden_sets if g.name == name), None)
+
+
+@router.get("/golden-sets")
+def list_page(request: Request, session: SessionDep, user: Viewer) -> Response:
+    """Every golden set with its current version."""
+    return render(request, "goldensets.html", {"title": "Golden sets", "user": user,
+                                               "sets": listing.golden_sets(session).golden_sets})
+
+
+def _segments(session: SessionDep, name: str, cases: goldenreads.VersionCasesPublic) -> list[dict[str, Any]]:
+    """Cases per tag; for tags a watch of this set marks critical, the advisor's cases-needed figure."""
+    counts = Counter(tag for case in cases.cases for tag in case.tags)
+    critical: dict[str, list[tuple[str, int | None]]] = {}
+    for row in catalog.list_watches(session):
+        watch = StoredWatch.model_validate(row.spec)
+        if watch.golden_set != name:
+            continue
+        try:
+            quality = advice.recommendation(session, watch_name=row.name).document.get("quality") or {}
+        except NotFound:
+            quality = {}
+        for tag in watch.policy.critical_segments:
+            needed = ((quality.get("segments") or {}).get(tag) or {}).get("cases_needed")
+            critical.setdefault(tag, []).append((row.name, needed))
+    tags = sorted(set(counts) | set(critical))
+    return [{"tag": tag, "n": counts.get(tag, 0), "critical": critical.get(tag, [])} for tag in tags]
+
+
+@router.get("/golden-sets/upload")
+def upload_page(request: Request, session: SessionDep, user: Viewer, name: str = "") -> Response:
+    """The upload form (for a new set, or a new version of *name*)."""
+    existing = _golden_set(session, name) if name else None
+    return _form(request, user, name=name, existing=existing, text="", format="jsonl", checked=None)
+
+
+@router.get("/golden-sets/{name}/edit")
+def edit_page(request: Request, session: SessionDep, user: Viewer, name: str) -> Response:
+    """The current version's cases as JSONL, to edit in the browser and save as a new version."""
+    cases = goldenreads.version_cases(session, name=name)
+    text = "".join(json.dumps(case.data, ensure_ascii=False) + "\n" for case in cases.cases)
+    return _form(request, user, name=name, existing=_golden_set(session, name), text=text, format="jsonl",
+                 checked=None)
+
+
+def _listing(text: str, problems: list[upload.Problem]) -> list[tuple[int | None, str, list[upload.Problem]]]:
+    """The uploaded lines with their problems; past FULL_LISTING_LINES only those near a problem."""
+    lines = text.splitlines()
+    by_line: dict[int, list[upload.Problem]] = {}
+    for problem in problems:
+        if problem.line is not None:
+            by_line.setdefault(problem.line, []).append(problem)
+    if len(lines) <= FULL_LISTING_LINES:
+        shown = set(range(1, len(lines) + 1))
+    else:
+        shown = {n for line in by_line for n in range(line - CONTEXT_LINES, line + CONTEXT_LINES + 1)}
+    out: list[tuple[int | None, str, list[upload.Problem]]] = []
+    previous = 0
+    for number in sorted(n for n in shown if 1 <= n <= len(lines)):
+        if number != previous + 1:
+            out.append((None, "…", []))
+        out.append((number, lines[number - 1], by_line.get(number, [])))
+        previous = number
+    return out
+
+
+def _form(request: Request, user: Any, *, name: str, existing: GoldenSetPublic | None, text: str, format: str,
+          checked: upload.Checked | None, status_code: int = 200) -> Response:
+    problems = checked.problems if checked else []
+    return render(request, "upload.html", {
+        "title": f"Upload {name}" if name else "Upload a golden set", "user": user, "name": name,
+        "existing": existing, "text": text, "format": format, "formats": upload.UPLOAD_FORMATS,
+        "problems": problems, "unlocated": [p for p in problems if p.line is None],
+        "listing": _listing(text, problems) if problems else []}, status_code=status_code)
+
+
+@router.post("/golden-sets/upload")
+async def upload_golden_set(request: Request, session: SessionDep, user: Editor,
+                            name: Annotated[str, Form()] = "", privacy: Annotated[str, Form()] = "internal",
+                            format: Annotated[str, Form()] = "jsonl", text: Annotated[str, Form()] = "",
+                            file: Annotated[UploadFile | None, File()] = None) -> Response:
+    """Check the upload; store it as the set's new version, or show each problem at its line."""
+    name = name.strip()
+    existing = _golden_set(session, name) if name else None
+    chosen: Format = next((f for f in upload.UPLOAD_FORMATS if f == format), "jsonl")
+    filename = upload.file_name(name or "golden-set", None, chosen)
+    if file is not None and file.filename:
+        data = await file.read(upload.MAX_UPLOAD_BYTES + 1)
+        if len(data) > upload.MAX_UPLOAD_BYTES:
+            too_big = f"{file.filename} is over {upload.MAX_UPLOAD_BYTES // 2**20} MiB: use `turnout apply`"
+            checked = upload.Checked(None, [upload.Problem(None, "file", too_big)])
+            return _form(request, user, name=name, existing=existing, text="", format=chosen, checked=checked,
+                         status_code=422)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            checked = upload.Checked(None, [upload.Problem(None, "file", f"{file.filename} is not UTF-8 text "
+                                                           f"(byte {exc.start}): save it as UTF-8")])
+            return _form(request, user, name=name, existing=existing, text="", format=chosen, checked=checked,
+                         status_code=422)
+        filename = upload.file_name(name or "golden-set", file.filename, chosen)
+    level = existing.privacy if existing else privacy
+    if level not in ("public", "internal", "confidential"):
+        level = "internal"
+    checked = upload.check_upload(name=name, privacy=cast(Privacy, level), text=text.replace("\r\n", "\n"),
+                                  format=chosen, filename=filename)
+    if checked.golden_set is None:
+        return _form(request, user, name=name, existing=existing, text=text, format=chosen, checked=checked,
+                     status_code=422)
+    change = upload.store(session, golden_set=checked.golden_set, filename=filename)
+    access.record(session, actor=user.name, token_id=user.token_id, action="golden_set.upload",
+                  target=f"golden_set:{name}", detail={"action": change.action, "detail": change.detail})
+    session.commit()
+    return RedirectResponse(f"/golden-sets/{name}?saved={change.action}", status_code=303)
+
+
+@router.get("/golden-sets/{name}")
+def golden_set_page(request: Request, session: SessionDep, user: Viewer, name: str, saved: str = "") -> Response:
+    """Versions, the tag overview, and the diff form."""
+    golden_set = _golden_set(session, name)
+    if golden_set is None:
+        raise NotFound(f"no golden set named '{name}'; upload one or `turnout apply -f turnout.yaml`")
+    cases = goldenreads.version_cases(session, name=name)
+    return render(request, "goldenset.html", {"title": f"Golden set {name}", "user": user, "set": golden_set,
+                                              "cases": cases, "segments": _segments(session, name, cases),
+                                              "clusters": len({c.data.get("cluster") for c in cases.cases
+                                                               if c.data.get("cluster")}),
+                                              "saved": saved})
+
+
+@router.get("/golden-sets/{name}/diff")
+def diff_page(request: Request, session: SessionDep, user: Viewer, name: str, old: str, new: str) -> Response:
+    """Cases added, removed and changed between two versions."""
+    diff = goldenreads.diff_versions(session, name=name, old=old, new=new)
+    return render(request, "diff.html", {"title": f"Diff of {name}", "user": user, "diff": diff})
