@@ -11,6 +11,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from evals.recipe import StoredWatch
@@ -191,7 +192,9 @@ def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, 
         until: Only cycles made before this time.
     """
     limit = min(limit, MAX_PAGE)
-    query = select(CycleRow).order_by(col(CycleRow.id).desc()).limit(limit + 1)
+    # The recipe (the whole watch as it was) is not part of a status: it is left unread.
+    query = (select(CycleRow).options(defer(cast(Any, CycleRow.recipe)))
+             .order_by(col(CycleRow.id).desc()).limit(limit + 1))
     if cursor is not None:
         query = query.where(col(CycleRow.id) < cursor)
     if watch is not None:
@@ -216,7 +219,8 @@ def _statuses(session: Session, cycles: list[CycleRow]) -> list[CycleStatusPubli
     if not cycles:
         return []
     cycle_runs: dict[int, list[RunRow]] = {}
-    all_runs = list(session.exec(select(RunRow).where(col(RunRow.cycle_id).in_([c.id for c in cycles]))
+    all_runs = list(session.exec(select(RunRow).options(defer(cast(Any, RunRow.model_spec)))
+                                 .where(col(RunRow.cycle_id).in_([c.id for c in cycles]))
                                  .order_by(col(RunRow.id))).all())
     for run in all_runs:
         cycle_runs.setdefault(run.cycle_id, []).append(run)

@@ -97,7 +97,7 @@ def metric_series(session: Session, watch: str, *, model: str | None = None, seg
                                          col(RunMetricRow.scorer_hash) == CycleRow.primary_scorer_hash,
                                          col(RunMetricRow.segment) == (segment or "")))
         .where(col(CycleRow.watch_id) == watch_row.id, col(RunRow.state) == "finished")
-        .order_by(col(CycleRow.id).desc(), col(RunRow.id))
+        .order_by(col(CycleRow.id).desc(), col(RunRow.id).desc())
         .limit(limit + 1)
     )
     if model is not None:

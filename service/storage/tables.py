@@ -131,7 +131,8 @@ class CycleRow(SQLModel, table=True):
     """One firing of a watch. `recipe` is the watch as it was (scorers, template, policy)."""
 
     __tablename__ = "cycle"
-    __table_args__ = (sa.UniqueConstraint("watch_id", "scheduled_for"),)
+    __table_args__ = (sa.UniqueConstraint("watch_id", "scheduled_for"),
+                      sa.Index("ix_cycle_watch_id_id", "watch_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     watch_id: int = Field(foreign_key="watch.id", index=True)
@@ -169,7 +170,8 @@ class RunRow(SQLModel, table=True):
     """One model replaying one golden-set version in one cycle."""
 
     __tablename__ = "run"
-    __table_args__ = (sa.UniqueConstraint("cycle_id", "model_id"),)
+    __table_args__ = (sa.UniqueConstraint("cycle_id", "model_id"),
+                      sa.Index("ix_run_model_id_cycle_id", "model_id", "cycle_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)

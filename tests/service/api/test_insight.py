@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from evals.metrics import percentile
 from jobs import pipeline
+from jobs.drift import snapshot_json
 from service.storage.db import session_scope
 from service.storage.metrics import run_metrics
 from service.storage.results import run_ttfts
@@ -172,7 +174,7 @@ def check_drift_snapshot_json_and_html(client: TestClient, tokens: dict[str, str
         assert snapshot.status_code == report.status_code == 404
         pytest.fail("no Evidently report was stored for the candidate's check")
     assert snapshot.status_code == 200 and snapshot.headers["content-type"] == "application/json"
-    assert "metrics" in snapshot.json()
+    assert snapshot.json() == json.loads(snapshot_json(watch="qa-watch", cycle_id=second, model="cand"))
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
     assert "<html" in report.text.lower()
     unknown = client.get("/api/v1/watches/qa-watch/drift/report", params={"model": "nobody"}, headers=headers)
