@@ -1,7 +1,7 @@
 """time-series columns: the cycle's primary scorer hash and each run's ttft p95, stored once
 
 Revision ID: b7c3e9a14d20
-Revises: a1e7c0de5b16
+Revises: 6eb3bdf90065
 Create Date: 2026-12-02 01:00:00.000000
 """
 
@@ -19,7 +19,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = 'b7c3e9a14d20'
-down_revision: str | None = 'a1e7c0de5b16'
+down_revision: str | None = '6eb3bdf90065'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
