@@ -13,6 +13,8 @@ from evals.advisor.policy import AdvisorPolicy
 from evals.alerts.routes import AlertRoutes
 from evals.cases import GoldenSet, Privacy
 from evals.cron import check_cron, check_timezone
+from evals.drift.judge import judged_spec
+from evals.drift.judge_labels import JudgeLabel, read_judge_labels
 from evals.drift.settings import DriftSettings
 from evals.errors import ConfigError, GoldenSetError
 from evals.goldensets import Format, load_cases, parse_inline_cases
@@ -144,6 +146,8 @@ class Config:
     watches: dict[str, WatchDecl]
     notes: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
     """Per golden set, what `apply` should tell: generated ids, asserts imported as unscorable."""
+    judge_labels: dict[str, tuple[JudgeLabel, ...]] = dataclass_field(default_factory=dict)
+    """Per watch with `drift: {judge_labels: FILE}`, the labels read from FILE (stored with the watch)."""
 
 
 def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
@@ -262,6 +266,24 @@ def _read_golden_set(
     return GoldenSet(name=decl.name, privacy=decl.privacy, cases=cases), notes
 
 
+def _read_labels(config: Config, watch: WatchDecl, specs: list[ScorerSpec], golden_set: GoldenSet, index: int,
+                 located: Any) -> tuple[JudgeLabel, ...]:
+    assert watch.drift.judge_labels is not None
+    file = config.path.parent / watch.drift.judge_labels
+
+    def fail(message: str) -> ConfigError:
+        line = line_of(located, ("watches", index, "drift", "judge_labels"))
+        return ConfigError(message, file=config.path, line=line, field=f"watches[{index}].drift.judge_labels")
+
+    if not file.is_file():
+        raise fail(f"judge labels file {file} does not exist (the path is relative to {config.path.name})")
+    spec = judged_spec(specs)
+    if spec is None:
+        raise fail("the watch has no judge or pairwise_judge scorer whose verdicts the labels could check")
+    return read_judge_labels(file, case_ids=[case.id for case in golden_set.cases],
+                             pairwise=spec.name == "pairwise_judge")
+
+
 def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> None:
     def fail(message: str, key: str) -> ConfigError:
         return ConfigError(message, file=config.path, line=line_of(located, ("watches", index, key)),
@@ -282,13 +304,10 @@ def _check_watch(config: Config, watch: WatchDecl, index: int, located: Any) -> 
             if name not in config.models:
                 # Caught here, not on the worker: a scoring step that cannot build its judge never ends.
                 raise fail(f"scorer '{spec.name}': judge model '{name}' is not declared in models", "scorers")
-    labels = watch.drift.judge_labels
-    if labels is not None and not (config.path.parent / labels).is_file():
-        raise ConfigError(f"judge labels file {config.path.parent / labels} does not exist (the path is relative "
-                          f"to {config.path.name})", file=config.path,
-                          line=line_of(located, ("watches", index, "drift", "judge_labels")),
-                          field=f"watches[{index}].drift.judge_labels")
     _, golden_set = config.golden_sets[watch.golden_set]
+    labels = watch.drift.judge_labels
+    if labels is not None:
+        config.judge_labels[watch.name] = _read_labels(config, watch, specs, golden_set, index, located)
     models = [config.models[name] for name in (watch.production, *watch.candidates)]
     judges = [config.models[name] for name in judge_models(specs) if name in config.models]
     violation = check_privacy(watch_name=watch.name, privacy=golden_set.privacy, models=models, judges=judges,

@@ -46,6 +46,8 @@ def apply_config(session: Session, *, config: Config, prune: bool = False) -> li
     for name, watch in config.watches.items():
         spec = watch.model_dump(mode="json")
         spec["scorers"] = [s.to_data() for s in watch.scorer_specs()]
+        if name in config.judge_labels:  # the file's content, so a changed file is a changed watch
+            spec["judge_label_set"] = [label.to_data() for label in config.judge_labels[name]]
         columns = {
             "golden_set_id": _live_id(session, GoldenSetRow, watch.golden_set),
             "production_model_id": _live_id(session, ModelRow, watch.production),
