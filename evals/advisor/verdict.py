@@ -118,7 +118,7 @@ def advise(
         candidates: Each candidate's evidence and paired comparison against production.
         policy: The watch's advisor policy.
         golden_set_class: The golden set's privacy class (`public`, `internal`, `confidential`).
-        drifted: Models found drifted this cycle, name → what changed; named in the reasons.
+        drifted: Models (judges included) found drifted this cycle, name → what changed; named in the reasons.
 
     Returns:
         The cycle's recommendation. Never raises on evidence: missing numbers become reasons.
@@ -139,8 +139,9 @@ def advise(
     if policy.latency_slo_ms is None:
         general.append("no policy.latency_slo_ms: latency is reported, not checked")
     general.extend(f"production: {reason}" for reason in prod_latency.reasons)
+    candidate_names = {candidate.model.spec.name for candidate in candidates}
     for name, change in (drifted or {}).items():
-        role = "production" if name == production.spec.name else "candidate"
+        role = "production" if name == production.spec.name else "candidate" if name in candidate_names else "judge"
         general.append(f"{role} {name} drifted: {change}")
     general.extend(f"production: {line}" for line in failure_reasons(production, None))
     if prod_cost is not None and prod_cost.note:
