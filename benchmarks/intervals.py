@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/intervals.py                 # exact tables + 2,000 simulations a row
     .venv/bin/python benchmarks/intervals.py --simulations 400   # smoke run
 
-Pass/fail scores: exact coverage of Tango and Newcombe (every table of the multinomial, tables below
-1e-12 left out) over n x discordance x (true difference / discordance) x production pass rate.
+Pass/fail scores: exact coverage and expected width of Tango and Newcombe (every table of the
+multinomial, tables below 1e-12 left out) over n x discordance x (true difference / discordance) x
+production pass rate, with the one-way widening `paired_interval` applies and without it.
 Other scores: coverage by seeded simulation, with the mean width and how often the conservative
 method was used. It prints its own runtime. It asserts nothing.
 """
@@ -35,29 +36,39 @@ MakePairs = Callable[[np.random.Generator, int], Pairs]
 
 
 def exact_table() -> None:
-    print("Exact coverage of 95 % intervals, pass/fail scores (min and mean over the true difference")
-    print(f"as a share of the discordance {SHARES} and production pass rates {RATES}):\n")
-    print(f"{'n':>5} {'discordance':>11} | {'tango min':>9} {'mean':>6} | {'newcombe min':>12} {'mean':>6}")
-    worst: dict[str, tuple[float, str]] = {"tango": (1.0, ""), "newcombe": (1.0, "")}
+    print("Exact coverage of 95 % intervals, pass/fail scores (min over the true difference as a share")
+    print(f"of the discordance {SHARES} and production pass rates {RATES}; width = mean expected width),")
+    print("as `paired_interval` computes them (widened where all discordant pairs go one way) and, in")
+    print("brackets, the score interval alone:\n")
+    print(f"{'n':>5} {'discordance':>11} | {'tango min':>17} {'width':>15} | {'newcombe min':>17} {'width':>15}")
+    worst: dict[tuple[str, bool], tuple[float, str]] = {}
+    widths: dict[tuple[str, bool], list[float]] = {}
     for n in SIZES:
         for psi in DISCORDANCE:
-            row = []
+            cells = []
             for method in ("tango", "newcombe"):
-                values = []
-                for share in SHARES if psi else (0.0,):
-                    for rate in RATES:
-                        only_b, only_a = psi * (1 + share) / 2, psi * (1 - share) / 2
-                        if rate - only_a < 0 or rate - only_a + only_b + only_a > 1:
-                            continue  # no such table: the cells would not sum to 1
-                        cov = exact_coverage(method, n=n, p_only_b=only_b, p_only_a=only_a, p_both=rate - only_a)  # type: ignore[arg-type]
-                        values.append(cov.coverage)
-                        if cov.coverage < worst[method][0]:
-                            worst[method] = (cov.coverage, f"n={n}, discordance={psi}, share={share}, rate={rate}")
-                row.append((min(values), float(np.mean(values))))
-            (t_min, t_mean), (w_min, w_mean) = row
-            print(f"{n:>5} {psi:>11.2f} | {t_min:>9.4f} {t_mean:>6.4f} | {w_min:>12.4f} {w_mean:>6.4f}")
-    for method, (value, where) in worst.items():
-        print(f"worst {method}: {value:.4f} at {where}")
+                for one_way in (True, False):
+                    values, row_widths = [], []
+                    for share in SHARES if psi else (0.0,):
+                        for rate in RATES:
+                            only_b, only_a = psi * (1 + share) / 2, psi * (1 - share) / 2
+                            if rate - only_a < 0 or rate - only_a + only_b + only_a > 1:
+                                continue  # no such table: the cells would not sum to 1
+                            cov = exact_coverage(method, n=n, p_only_b=only_b, p_only_a=only_a,  # type: ignore[arg-type]
+                                                 p_both=rate - only_a, one_way=one_way)
+                            values.append(cov.coverage)
+                            row_widths.append(cov.width)
+                            key = (method, one_way)
+                            if cov.coverage < worst.get(key, (1.0, ""))[0]:
+                                worst[key] = (cov.coverage, f"n={n}, discordance={psi}, share={share}, rate={rate}")
+                    widths.setdefault((method, one_way), []).extend(row_widths)
+                    cells.append((min(values), float(np.mean(row_widths))))
+            (t_min, t_w), (t_min0, t_w0), (w_min, w_w), (w_min0, w_w0) = cells
+            print(f"{n:>5} {psi:>11.2f} | {t_min:>8.4f} ({t_min0:.4f}) {t_w:>6.4f} ({t_w0:.4f}) | "
+                  f"{w_min:>8.4f} ({w_min0:.4f}) {w_w:>6.4f} ({w_w0:.4f})")
+    for (method, one_way), (value, where) in worst.items():
+        label = f"{method}{'' if one_way else ' (score interval alone)'}"
+        print(f"worst {label}: {value:.4f} at {where}; mean width {np.mean(widths[(method, one_way)]):.4f}")
 
 
 def skewed_pairs(rng: np.random.Generator, runs: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,13 +149,14 @@ def _forced_bootstrap(a: np.ndarray, b: np.ndarray, *, seed: int) -> PairedInter
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--simulations", type=int, default=2000, help="simulated runs per row (default 2000)")
+    parser.add_argument("--simulations", type=int, default=2000, help="simulated runs per row (default 2000; 0: none)")
     parser.add_argument("--no-exact", action="store_true", help="skip the exact tables")
     options = parser.parse_args()
     started = time.perf_counter()
     if not options.no_exact:
         exact_table()
-    simulation_table(options.simulations)
+    if options.simulations > 0:
+        simulation_table(options.simulations)
     print(f"\nruntime: {time.perf_counter() - started:.1f} s")
 
 

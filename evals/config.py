@@ -14,6 +14,8 @@ from evals.advisor.policy import AdvisorPolicy
 from evals.alerts.routes import AlertRoutes
 from evals.cases import GoldenSet, Privacy
 from evals.cron import check_cron, check_timezone
+from evals.drift.judge import judged_spec
+from evals.drift.judge_labels import JudgeLabel, read_judge_labels
 from evals.drift.settings import DriftSettings
 from evals.errors import ConfigError, GoldenSetError
 from evals.goldensets import Format, load_cases, parse_inline_cases
@@ -147,6 +149,8 @@ class Config:
     watches: dict[str, WatchDecl]
     notes: dict[str, tuple[str, ...]] = dataclass_field(default_factory=dict)
     """Per golden set, what `apply` should tell: generated ids, asserts imported as unscorable."""
+    judge_labels: dict[str, tuple[JudgeLabel, ...]] = dataclass_field(default_factory=dict)
+    """Per watch with `drift: {judge_labels: FILE}`, the labels read from FILE (stored with the watch)."""
 
 
 def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
@@ -194,6 +198,8 @@ def load_config(path: Path, *, allow_unsupported: bool = False) -> Config:
         check_watch(watch, privacy=privacy, models=config.models, base=path.parent, file=path, located=located,
                     loc=("watches", index))
         _check_graded(config, watch, index, located, allowed=allow_unsupported)
+        if watch.drift.judge_labels is not None:
+            config.judge_labels[watch.name] = _read_labels(config, watch, index, located)
     return config
 
 
@@ -314,6 +320,26 @@ def read_golden_set(
     notes += check_supported(golden_set, allowed=allow_unsupported or decl.allow_unsupported,
                              file=decl.file or (f"{file}: {where}" if file is not None else where))
     return golden_set, notes
+
+
+def _read_labels(config: Config, watch: WatchDecl, index: int, located: Any) -> tuple[JudgeLabel, ...]:
+    """Read and check the judge labels of a watch checked by `check_watch` (so its scorers parse)."""
+    assert watch.drift.judge_labels is not None
+    specs = watch.scorer_specs()
+    _, golden_set = config.golden_sets[watch.golden_set]
+    file = config.path.parent / watch.drift.judge_labels
+
+    def fail(message: str) -> ConfigError:
+        line = line_of(located, ("watches", index, "drift", "judge_labels"))
+        return ConfigError(message, file=config.path, line=line, field=f"watches[{index}].drift.judge_labels")
+
+    if not file.is_file():
+        raise fail(f"judge labels file {file} does not exist (the path is relative to {config.path.name})")
+    spec = judged_spec(specs)
+    if spec is None:
+        raise fail("the watch has no judge or pairwise_judge scorer whose verdicts the labels could check")
+    return read_judge_labels(file, case_ids=[case.id for case in golden_set.cases],
+                             pairwise=spec.name == "pairwise_judge")
 
 
 def check_watch(watch: WatchDecl, *, privacy: Mapping[str, Privacy], models: Mapping[str, ModelSpec],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, ValidatorFunctionWrapHandler, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidatorFunctionWrapHandler, field_validator
 
 from evals.advisor.policy import AdvisorPolicy
 from evals.config import WatchDecl
@@ -22,6 +22,10 @@ class StoredWatch(WatchDecl):
     as `ScorerSpec.to_data` wrote them (`{name, options, version, primary}`)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    judge_label_set: list[dict[str, Any]] = Field(default_factory=list)
+    """The verdicts `drift.judge_labels` named, as `apply` read them (`JudgeLabel.to_data`); [] without.
+    Stored with the watch, so workers that never see turnout.yaml's folder judge against them."""
 
     @field_validator("policy", mode="wrap")
     @classmethod

@@ -1,4 +1,5 @@
-"""The drift step: each model's run of a cycle against its reference runs, its verdict stored.
+"""The drift step: each model's run of a cycle against its reference runs, its verdict stored; then
+the watch's judge against its pinned verdicts (`jobs.judge_drift`).
 
 Runs in every cycle's analysis step (inline in `turnout run` too). A model whose run failed gets no
 check; a reference that cannot be compared (it shares no case) is logged and the model skipped, so
@@ -12,10 +13,11 @@ import logging
 from typing import Any
 
 from evals.drift.verdict import DriftCheck, check_drift
-from evals.errors import BadReference
+from evals.errors import BadReference, ConfigError
 from evals.models import ModelSpec, display_name
+from jobs.judge_drift import check_judge_drift
 from service.settings import get_settings
-from service.storage import drift, outbox, runs
+from service.storage import drift, judge_drift, outbox, runs
 from service.storage.blobs import blob_store
 from service.storage.db import session_scope
 from service.storage.tables import utcnow
@@ -75,6 +77,10 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
                 outbox.record_drift(session, cycle=cycle, lines=[
                     f"{name}: {reason['message']}" for reason in document["reasons"]])
             checks[run.id or 0] = check
+    try:
+        check_judge_drift(cycle_id)
+    except ConfigError as exc:  # e.g. the judge model is no longer declared: the cycle goes on
+        log.warning("cycle %s: no judge drift check: %s", cycle_id, exc)
     prune_reports(watch_id=cycle.watch_id, keep_days=settings.keep_reports_days)
     return checks
 
@@ -108,11 +114,19 @@ def drift_document(*, watch: str, cycle_id: int | None = None, model: str | None
         NotFound: no such watch, cycle check or model.
     """
     with session_scope() as session:
-        found, rows = drift.drift_rows(session, watch_name=watch, cycle_id=cycle_id, model=model)
+        found, rows = drift.drift_rows(session, watch_name=watch, cycle_id=cycle_id)
         simulated = drift.simulated_runs(session, run_ids=[row.run_id for _, row in rows])
         models = [{"model": name, **row.document, "report_stored": row.report_key is not None,
                    "simulated": row.run_id in simulated} for name, row in rows]
-    return {"watch": watch, "cycle_id": found, "models": models}
+        # The judge's latest judging up to this cycle (it is re-judged every judge_every cycles).
+        judges = judge_drift.judge_rows(session, watch_id=rows[0][1].watch_id, cycle_id=found)
+        models += [{"model": name, **row.document, "judged_cycle_id": row.cycle_id, "report_stored": False,
+                    "simulated": False} for name, row in judges]
+    chosen = [entry for entry in models if model is None or entry["model"] == model]
+    if not chosen:
+        raise runs.NotFound(f"model '{model}' has no drift check in cycle {found}; checked: "
+                            f"{', '.join(str(entry['model']) for entry in models)}")
+    return {"watch": watch, "cycle_id": found, "models": chosen}
 
 
 def report_html(*, watch: str, cycle_id: int, model: str) -> str:

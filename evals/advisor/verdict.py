@@ -120,7 +120,7 @@ def advise(
         candidates: Each candidate's evidence and paired comparison against production.
         policy: The watch's advisor policy.
         golden_set_class: The golden set's privacy class (`public`, `internal`, `confidential`).
-        drifted: Models found drifted this cycle, name → what changed; named in the reasons.
+        drifted: Models (judges included) found drifted this cycle, name → what changed; named in the reasons.
 
     Returns:
         The cycle's recommendation. Never raises on evidence: missing numbers become reasons.
@@ -144,7 +144,7 @@ def advise(
     shown = {production.spec.name: production.spec.display_name,
              **{c.model.spec.name: c.model.spec.display_name for c in candidates}}
     for name, change in (drifted or {}).items():
-        role = "production" if name == production.spec.name else "candidate"
+        role = "production" if name == production.spec.name else "candidate" if name in shown else "judge"
         general.append(f"{role} {shown.get(name, name)} drifted: {change}")
     general.extend(f"production: {line}" for line in failure_reasons(production, None))
     if prod_cost is not None and prod_cost.note:

@@ -34,18 +34,19 @@ class DriftSettings(BaseModel):
     probe: ProbeSettings | None = None
     """The distribution probe; off unless configured."""
     judge_labels: str | None = Field(default=None, min_length=1)
-    """A file of user-labelled judge verdicts (relative to turnout.yaml); None pins the first cycle's."""
+    """A JSONL or CSV file of user-labelled judge verdicts (relative to turnout.yaml, read at `apply`,
+    `evals.drift.judge_labels`); None pins the first cycle's own verdicts on a fixed sample."""
     judge_every: int = Field(default=5, ge=1, le=1000)
-    """Cycles between two re-judgings of the pinned verdicts."""
+    """Cycles between two re-judgings of the pinned verdicts (judge drift)."""
     keep_reports_days: int = Field(default=90, ge=1, le=3650)
     """Days an Evidently snapshot is kept; its scalars stay."""
     drift_share: float = Field(default=0.5, gt=0, le=1)
     """Share of Evidently columns drifting above which the run is `drifted`."""
 
-    @field_validator("probe", "judge_labels")
+    @field_validator("probe")
     @classmethod
     def _not_built(cls, value: Any) -> Any:
-        # Declared so the keys are reserved, refused so no one relies on a check that does not run yet.
+        # Declared so the key is reserved, refused so no one relies on a check that does not run yet.
         if value is not None:
-            raise ValueError("not supported yet: the distribution probe and judge drift are not built; remove it")
+            raise ValueError("not supported yet: the distribution probe is not built; remove it")
         return value

@@ -4,7 +4,9 @@ For n pairs with cell probabilities (both pass, only B, only A, neither), the co
 for the true difference P(only B) - P(only A) is the probability of the tables whose interval holds
 it. Tango's interval depends on (b, c) only, so the sum runs over the trinomial of (b, c, rest);
 Newcombe's also on how the rest splits into both / neither, so for each (b, c) it runs over that
-binomial too. Tables of probability below `cutoff` are left out (their mass is reported).
+binomial too. Tables of probability below `cutoff` are left out (their mass is reported). Both are
+computed as `difference.paired_interval` computes them: with the one-way widening
+(`proportions.one_way_bounds`), unless `one_way=False` asks for the score interval alone.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from scipy import special, stats
 
 from evals.stats.estimate import FloatArray
-from evals.stats.proportions import newcombe_bounds, tango_bounds, z_value
+from evals.stats.proportions import newcombe_bounds, one_way_bounds, tango_bounds, z_value
 
 CUTOFF = 1e-12
 """Tables less likely than this are left out of the sum."""
@@ -32,6 +34,8 @@ class Coverage:
     """Probability of the tables summed over (1 minus what the cutoff left out)."""
     tables: int
     """Tables summed over."""
+    width: float
+    """Expected width of the interval over the tables summed (divided by their mass)."""
 
 
 def exact_coverage(
@@ -43,6 +47,7 @@ def exact_coverage(
     p_both: float,
     confidence: float = 0.95,
     cutoff: float = CUTOFF,
+    one_way: bool = True,
 ) -> Coverage:
     """The exact coverage of *method* for n pairs drawn with the given cell probabilities.
 
@@ -54,6 +59,7 @@ def exact_coverage(
         p_both: P(both pass); P(neither) is the rest.
         confidence: Two-sided level of the interval.
         cutoff: Tables less likely than this are left out.
+        one_way: Widen the interval where all discordant pairs go one way, as `paired_interval` does.
 
     Returns:
         The coverage, and the mass of the tables it summed.
@@ -67,8 +73,9 @@ def exact_coverage(
     b, c, prob = _discordant_tables(n, p_only_b, p_only_a, cutoff)
     if method == "tango":
         low, high = tango_bounds(b, c, n, z)
-        held = (low <= truth) & (truth <= high)
-        return Coverage(coverage=float(np.sum(prob[held])), mass=float(prob.sum()), tables=len(prob))
+        if one_way:
+            low, high = one_way_bounds(b, c, n, low, high, confidence)
+        return _coverage(prob, low, high, truth)
     concordant = p_both + p_neither
     share = p_both / concordant if concordant > 0 else 0.0
     rest = n - b - c
@@ -81,8 +88,16 @@ def exact_coverage(
     both = first[row] + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
     p = prob[row] * stats.binom.pmf(both, rest[row], share)
     low, high = newcombe_bounds(both, b[row], c[row], rest[row] - both, z)
+    if one_way:
+        low, high = one_way_bounds(b[row], c[row], n, low, high, confidence)
+    return _coverage(p, low, high, truth)
+
+
+def _coverage(prob: FloatArray, low: FloatArray, high: FloatArray, truth: float) -> Coverage:
     held = (low <= truth) & (truth <= high)
-    return Coverage(coverage=float(np.sum(p[held])), mass=float(p.sum()), tables=len(p))
+    mass = float(prob.sum())
+    width = float(np.sum(prob * (high - low)) / mass) if mass > 0 else 0.0
+    return Coverage(coverage=float(np.sum(prob[held])), mass=mass, tables=len(prob), width=width)
 
 
 def _discordant_tables(n: int, p_b: float, p_c: float, cutoff: float) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -12,13 +12,25 @@ exact coverage (a sum over every table of the multinomial) costs milliseconds:
   rates, combined ("square and add") with the correlation of the pairs. It depends on all four counts.
 
 Both stay honest when no pair is discordant (b = c = 0): Tango gives |D| <= z^2 / (n + z^2).
+
+Where every discordant pair goes one way (c = 0 < b, or b = 0 < c) both undercover when the truth
+does too (P(only A) = 0): the data are then a binomial b ~ Bin(n, P(only B)) and both intervals
+reduce to about Wilson's, whose coverage dips below nominal at small n * P (exact coverage 93.6 % for
+Tango at n = 100 and 10 % discordance, 92.7 % for Newcombe at n = 1,000 and 1 %). `one_way_bounds`
+widens such an interval to hold the Clopper-Pearson interval of the discordant rate, which is exact
+there: the difference never exceeds P(only B), whose exact upper bound b gives, and equals it when
+P(only A) = 0. The interval only grows, so coverage never falls anywhere, and in that corner it is
+at least nominal for every n. With b = c = 0 the same exact bounds, |D| <= 1 - ((1 - confidence) /
+2)^(1/n), widen Newcombe's interval, which is otherwise too narrow there (exact coverage 88.5 % at
+n = 100 when 2 % of the pairs go one way), and Tango's below about 50 pairs (at n = 30: 0.1158
+against z^2 / (n + z^2) = 0.1135). Tables with b > 0 and c > 0 keep the score interval unchanged.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
+from scipy import special, stats
 
 from evals.stats.estimate import FloatArray, check_probability
 
@@ -83,6 +95,67 @@ def _bisect(
             lo, hi = np.where(rejected, lo, mid), np.where(rejected, mid, hi)
     bound = hi if lower else lo
     return np.where(at_end, left if lower else right, bound).astype(np.float64)
+
+
+def clopper_pearson_bounds(k: ArrayLike, n: ArrayLike, confidence: float) -> tuple[FloatArray, FloatArray]:
+    """The Clopper-Pearson (exact binomial) interval of k successes in n, vectorised.
+
+    Returns:
+        (low, high) arrays: each side holds the true rate with probability >= (1 + confidence) / 2.
+    """
+    kk, nn = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(k, n))
+    tail = (1.0 - confidence) / 2.0
+    with np.errstate(invalid="ignore"):
+        low = stats.beta.ppf(tail, np.maximum(kk, 1e-300), nn - kk + 1.0)
+        high = stats.beta.ppf(1.0 - tail, kk + 1.0, np.maximum(nn - kk, 1e-300))
+    return np.where(kk > 0, low, 0.0).astype(np.float64), np.where(kk < nn, high, 1.0).astype(np.float64)
+
+
+def one_way_bounds(
+    b: ArrayLike, c: ArrayLike, n: ArrayLike, low: ArrayLike, high: ArrayLike, confidence: float
+) -> tuple[FloatArray, FloatArray]:
+    """Widen (low, high) where all discordant pairs go one way to hold the exact interval there.
+
+    With c = 0 < b the interval is widened to hold Clopper-Pearson's interval of b / n; with
+    b = 0 < c, the negated interval of c / n; with b = c = 0, both exact one-sided bounds,
+    [-CP_high(0), CP_high(0)]. Tables with b > 0 and c > 0 are returned as they are.
+
+    Args:
+        b: Pairs where only B passes.
+        c: Pairs where only A passes.
+        n: All pairs.
+        low: Lower bounds of the score interval of each table.
+        high: Upper bounds.
+        confidence: Two-sided level of the interval.
+
+    Returns:
+        (low, high) arrays, each interval holding the one it was given.
+    """
+    bb, cc, nn, lo, hi = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(b, c, n, low, high))
+    one_way = (bb == 0) | (cc == 0)
+    if not np.any(one_way):
+        return lo, hi
+    # Only the one-way tables need the (slow) beta quantiles.
+    b1, c1, n1, lo1, hi1 = bb[one_way], cc[one_way], nn[one_way], lo[one_way], hi[one_way]
+    b_low, b_high = clopper_pearson_bounds(b1, n1, confidence)
+    c_low, c_high = clopper_pearson_bounds(c1, n1, confidence)
+    # -P(only A) <= difference <= P(only B): each side's exact bound holds whatever the table.
+    lo[one_way] = np.where(b1 == 0, np.minimum(lo1, -c_high), np.minimum(lo1, b_low))
+    hi[one_way] = np.where(c1 == 0, np.maximum(hi1, b_high), np.maximum(hi1, -c_low))
+    return lo, hi
+
+
+def one_way_noninferiority_p(b: int, c: int, n: int, margin: float) -> float:
+    """The exact p-value that matches `one_way_bounds`' lower bound against -margin: 0 unless b = 0.
+
+    With b = 0 the lower bound is at most -(Clopper-Pearson upper bound of c / n), which is above
+    -margin exactly when P(X <= c) < (1 - confidence) / 2 for X ~ Bin(n, margin).
+    """
+    if b != 0:
+        return 0.0
+    if margin <= 0.0:
+        return 1.0
+    return float(special.bdtr(c, n, min(margin, 1.0)))
 
 
 def tango_interval(b: int, c: int, n: int, *, confidence: float = 0.95) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -10,6 +11,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from evals.cases import GoldenSet, canonical_json, sha256_hex
 from evals.config import Config, WatchDecl
+from evals.drift.judge_labels import JudgeLabel
 from evals.errors import ConfigError
 from evals.models import ModelSpec
 from service.storage.runs import NotFound
@@ -42,7 +44,8 @@ def apply_config(session: Session, *, config: Config, prune: bool = False) -> li
                for decl, golden_set in config.golden_sets.values()]
     changes += [apply_model(session, spec=spec) for spec in config.models.values()]
     session.flush()
-    changes += [apply_watch(session, watch=watch) for watch in config.watches.values()]
+    changes += [apply_watch(session, watch=watch, judge_labels=config.judge_labels.get(name))
+                for name, watch in config.watches.items()]
     if prune:
         changes += _prune(session, config)
     return changes
@@ -54,11 +57,14 @@ def apply_model(session: Session, *, spec: ModelSpec) -> Change:
                        columns={"kind": spec.kind, "hosting": spec.hosting, "residency": spec.residency})
 
 
-def apply_watch(session: Session, *, watch: WatchDecl) -> Change:
+def apply_watch(session: Session, *, watch: WatchDecl, judge_labels: Sequence[JudgeLabel] | None = None) -> Change:
     """Create or update one watch as `apply` does; its golden set and models must be stored and live
-    (checked by `evals.config.check_watch` first)."""
+    (checked by `evals.config.check_watch` first). *judge_labels*: the labels read from its
+    `drift.judge_labels` file, stored with it."""
     spec = watch.model_dump(mode="json")
     spec["scorers"] = [s.to_data() for s in watch.scorer_specs()]
+    if judge_labels is not None:  # the file's content, so a changed file is a changed watch
+        spec["judge_label_set"] = [label.to_data() for label in judge_labels]
     columns = {
         "golden_set_id": _live_id(session, GoldenSetRow, watch.golden_set),
         "production_model_id": _live_id(session, ModelRow, watch.production),

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from evals.drift.signals import CaseRecord, RunSample
 from evals.errors import BadReference
 from service.storage.drift_tables import DriftPinRow, DriftRow
+from service.storage.judge_drift import drifted_judges
 from service.storage.metrics import score_table
 from service.storage.runs import NotFound, get_cycle, get_run
 from service.storage.tables import (
@@ -146,12 +147,14 @@ def expired_reports(session: Session, *, watch_id: int, keep_days: int, now: dat
 
 
 def drifted_models(session: Session, *, cycle_id: int) -> dict[str, str]:
-    """Models found drifted in *cycle_id*, name → what changed (the verdict's reasons, joined)."""
+    """Models found drifted in *cycle_id*, name → what changed (the verdict's reasons, joined); a judge
+    whose re-judging in *cycle_id* drifted (`judge_drift.drifted_judges`) too."""
     rows = session.exec(select(DriftRow, ModelRow.name).join(ModelRow, col(ModelRow.id) == DriftRow.model_id)
                         .where(DriftRow.cycle_id == cycle_id, DriftRow.verdict == "drifted")
                         .order_by(col(DriftRow.id))).all()
-    return {name: "; ".join(str(reason.get("message", reason.get("kind", ""))) for reason in row.reasons)
-            for row, name in rows}
+    found = {name: "; ".join(str(reason.get("message", reason.get("kind", ""))) for reason in row.reasons)
+             for row, name in rows}
+    return found | drifted_judges(session, cycle_id=cycle_id)
 
 
 def simulated_runs(session: Session, *, run_ids: Sequence[int]) -> set[int]:

@@ -383,3 +383,4 @@ class AuditRow(SQLModel, table=True):
 # Imported last: these tables build on `utcnow` and `_json`/`_text` above, and register on the same metadata.
 from service.storage import alert_tables as _alert_tables  # noqa: E402,F401
 from service.storage import drift_tables as _drift_tables  # noqa: E402,F401
+from service.storage import judge_drift_tables as _judge_drift_tables  # noqa: E402,F401

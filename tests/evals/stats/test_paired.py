@@ -209,3 +209,16 @@ def test_to_dict_has_the_documented_keys() -> None:
 def test_negative_margin_is_refused() -> None:
     with pytest.raises(ValueError, match="margin"):
         compare({"a": [1.0]}, {"a": [0.0]}, margin=-0.05)
+
+
+@pytest.mark.parametrize("lost", range(0, 12))
+def test_the_noninferiority_p_agrees_with_the_widened_interval_when_the_candidate_wins_no_pair(lost: int) -> None:
+    # Every discordant pair goes to production: the interval is widened to the exact bound, and the
+    # p-value is then the larger of Tango's and the exact binomial test's, so the two never disagree.
+    a = as_values([1.0] * 150 + [0.0] * 50)
+    b = as_values([0.0] * lost + [1.0] * (150 - lost) + [0.0] * 50)
+
+    result = compare(a, b, margin=0.05)
+
+    assert result.ci_low is not None and result.noninferiority_p is not None
+    assert (result.ci_low > -0.05) == (result.noninferiority_p < 0.025)
