@@ -1,7 +1,7 @@
 """judge drift: pinned reference verdicts and kappa per cycle
 
 Revision ID: dada4143427d
-Revises: a1e7c0de5b16
+Revises: c4d8f2a6e913
 Create Date: 2026-12-02 01:41:08.865774
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = 'dada4143427d'
-down_revision: str | None = 'a1e7c0de5b16'
+down_revision: str | None = 'c4d8f2a6e913'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
