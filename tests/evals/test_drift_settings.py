@@ -19,8 +19,15 @@ def test_every_drift_setting_has_its_default(tmp_path: Path) -> None:
         3, None, None, 5, 90)
 
 
-@pytest.mark.parametrize("extra", ["    drift: {probe: {cases: 10}}\n", "    drift: {judge_labels: labels.jsonl}\n"])
-def test_a_probe_and_judge_labels_are_refused_until_they_are_built(tmp_path: Path, extra: str) -> None:
+def test_a_probe_takes_its_defaults_for_what_it_does_not_say(tmp_path: Path) -> None:
+    probe = load_config(write(tmp_path, extra="    drift: {probe: {cases: 10}}\n")).watches["support-watch"].drift.probe
+
+    assert probe is not None
+    assert (probe.cases, probe.samples, probe.temperature, probe.permutations, probe.alpha) == (10, 10, 1.0, 1000, 0.01)
+
+
+@pytest.mark.parametrize("extra", ["    drift: {judge_labels: labels.jsonl}\n"])
+def test_judge_labels_are_refused_until_they_are_built(tmp_path: Path, extra: str) -> None:
     (tmp_path / "labels.jsonl").write_text("{}\n")
 
     with pytest.raises(ConfigError, match="not supported yet") as caught:
@@ -34,6 +41,8 @@ def test_a_probe_and_judge_labels_are_refused_until_they_are_built(tmp_path: Pat
     ("    drift: {judge_every: -2}\n", "watches[0].drift.judge_every"),
     ("    drift: {keep_report_days: 30}\n", "watches[0].drift.keep_report_days"),
     ("    drift: {probe: {samples: 1}}\n", "watches[0].drift.probe.samples"),
+    ("    drift: {probe: {temperature: 0}}\n", "watches[0].drift.probe.temperature"),
+    ("    drift: {probe: {alpha: 0.5}}\n", "watches[0].drift.probe.alpha"),
     ("    drift: {judge_labels: missing.jsonl}\n", "watches[0].drift.judge_labels"),
 ])
 def test_a_bad_drift_setting_names_file_line_and_field(tmp_path: Path, extra: str, field: str) -> None:
