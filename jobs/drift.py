@@ -12,17 +12,24 @@ import json
 import logging
 from typing import Any
 
+from sqlmodel import Session
+
+from evals.drift.mmd import MMDResult, mmd_test
+from evals.drift.settings import ProbeSettings
 from evals.drift.verdict import DriftCheck, check_drift
 from evals.errors import BadReference, ConfigError
 from evals.models import ModelSpec, display_name
 from jobs.judge_drift import check_judge_drift
 from service.settings import get_settings
-from service.storage import drift, judge_drift, outbox, runs
+from service.storage import drift, judge_drift, outbox, probe, runs
 from service.storage.blobs import blob_store
 from service.storage.db import session_scope
-from service.storage.tables import utcnow
+from service.storage.tables import RunRow, utcnow
 
 log = logging.getLogger(__name__)
+
+PROBE_SEED = 0
+"""Seeds the probe test's permutations."""
 
 
 def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, DriftCheck]:
@@ -56,13 +63,22 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
                     data_drift, snapshot = data_drift_report(current=current, references=samples)
                 except ImportError as exc:  # installed without the `drift` extra: the other signals still run
                     log.warning("cycle %s: no Evidently report (pip install 'turnout[drift]'): %s", cycle_id, exc)
+            probe_settings = settings.probe or ProbeSettings()
+            tested = None if settings.probe is None or not samples else _probe_test(
+                session, run=run, references=references, settings=probe_settings)
             try:
                 check = check_drift(current=current, references=samples, margin=recipe.watch.policy.margin,
                                     confidence=recipe.watch.policy.confidence, deterministic=deterministic,
-                                    data_drift=data_drift, drift_share=settings.drift_share)
+                                    data_drift=data_drift, drift_share=settings.drift_share, probe=tested,
+                                    probe_alpha=probe_settings.alpha)
             except BadReference as exc:
                 log.warning("cycle %s, run %s: no drift check: %s", cycle_id, run.id, exc)
                 continue
+            if tested is not None:
+                probe.save_probe_test(session, run=run, watch_id=cycle.watch_id,
+                                      reference_run_ids=[ref.id or 0 for ref in references], result=tested,
+                                      temperature=probe_settings.temperature,
+                                      rejected=tested.p_value < probe_settings.alpha)
             report_key = None
             if snapshot is not None:
                 report_key = f"drift/{cycle.watch_id}/{cycle_id}/{run.model_id}.json"
@@ -83,6 +99,19 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
         log.warning("cycle %s: no judge drift check: %s", cycle_id, exc)
     prune_reports(watch_id=cycle.watch_id, keep_days=settings.keep_reports_days)
     return checks
+
+
+def _probe_test(session: Session, *, run: RunRow, references: list[RunRow], settings: ProbeSettings
+                ) -> MMDResult | None:
+    """The probe's test of *run*'s samples against its reference runs' (at the same temperature); None
+    when either side has none (the probe was configured after the reference runs, or every call failed)."""
+    current = probe.probe_samples(session, run_ids=[run.id or 0], temperature=settings.temperature)
+    reference = probe.probe_samples(session, run_ids=[ref.id or 0 for ref in references],
+                                    temperature=settings.temperature)
+    if not current or not reference:
+        return None
+    # A fixed seed: analysing the same samples again gives the same p-value.
+    return mmd_test(current, reference, permutations=settings.permutations, seed=PROBE_SEED)
 
 
 def _temperature(spec: dict[str, Any]) -> float | None:

@@ -28,6 +28,7 @@ from evals.scoring.apply import score_completion
 from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec
 from jobs.delivery import Delivery, heartbeat, leased_step
+from jobs.probe import replay_probe
 from jobs.providers import ProviderUnavailable, provider_for
 from jobs.ratelimit import LimitsHub
 from jobs.scoring_context import JudgeProviders, check_judge_privacy, judge_budget, scorer_context
@@ -87,6 +88,8 @@ async def replay_run(run_id: int, *, delivery: Delivery | None = None, progress:
     another delivery took it) this one stops sending at once. Every kind of model goes the same way:
     *make_provider* (`jobs.providers.provider_for`) picks an HTTP provider or a batch provider (a GPU
     worker's vLLM), and `evals.replay.replay` drives either with the run's budget, circuit breaker and prices.
+    Once every case is answered, the watch's distribution probe (if any) samples before the run is
+    finished (`jobs.probe`).
     """
     delivery = delivery or Delivery(owner=worker_identity())
     owner = delivery.owner
@@ -183,8 +186,14 @@ async def _replay_plan(plan: runs.ReplayPlan, *, progress: Progress | None,
         return
     with session_scope() as session:
         run = runs.refresh_run_counts(session, run_id=run_id)
-        if run.n_done < run.n_total:
-            return  # cut short: a later delivery finishes it
+    if run.n_done < run.n_total:
+        return  # cut short: a later delivery finishes it
+    answered = not (run.n_total and run.n_errors == run.n_total)
+    if answered and not await replay_probe(plan, make_provider=make_provider, hub=hub, budget=budget, owner=owner,
+                                           progress=progress):
+        return  # cancelled, or the lease passed on: the other delivery samples the rest
+    with session_scope() as session:
+        run = runs.refresh_run_counts(session, run_id=run_id)
         if run.n_total and run.n_errors == run.n_total:
             kinds = results.error_kinds(session, run_id=run_id)
             failure, reason = all_failed_reason(plan.model, kinds, n_total=run.n_total, run_id=run_id)

@@ -6,9 +6,7 @@ names the field, which turnout.yaml's loader turns into `file:line: field 'watch
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ProbeSettings(BaseModel):
@@ -22,6 +20,10 @@ class ProbeSettings(BaseModel):
     """Samples per prompt."""
     temperature: float = Field(default=1.0, gt=0, le=2)
     """Sampling temperature of the probe (above 0: the test compares distributions)."""
+    permutations: int = Field(default=1000, ge=99, le=100_000)
+    """Label permutations behind the test's p-value (seeded; its smallest value is 1 / (permutations + 1))."""
+    alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    """Level of the test: a p-value below it is a `drifted` reason (small: a cycle runs every day)."""
 
 
 class DriftSettings(BaseModel):
@@ -42,11 +44,3 @@ class DriftSettings(BaseModel):
     """Days an Evidently snapshot is kept; its scalars stay."""
     drift_share: float = Field(default=0.5, gt=0, le=1)
     """Share of Evidently columns drifting above which the run is `drifted`."""
-
-    @field_validator("probe")
-    @classmethod
-    def _not_built(cls, value: Any) -> Any:
-        # Declared so the key is reserved, refused so no one relies on a check that does not run yet.
-        if value is not None:
-            raise ValueError("not supported yet: the distribution probe is not built; remove it")
-        return value

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from evals.drift.mmd import MMDResult
+from evals.drift.settings import ProbeSettings
 from evals.drift.signals import OutputChange, RunSample, new_values, output_change, score_change
 from evals.stats import PairedComparison
 
 DriftVerdict = Literal["stable", "drifted"]
 ReasonKind = Literal["first_run", "score", "segment_score", "output_change", "fingerprint", "served_model",
-                     "data_drift"]
+                     "probe", "data_drift"]
 
 FIRST_RUN = "first run: reference set"
 """The one reason of a model's first run, which becomes the reference of the next ones."""
@@ -62,6 +64,8 @@ class DriftCheck:
     """`system_fingerprint` values no reference run reported."""
     new_served_models: tuple[str, ...] = ()
     """Served model ids no reference run reported."""
+    probe: MMDResult | None = None
+    """The distribution probe's test against the reference runs' samples; None without a probe or samples."""
     data_drift: DataDrift | None = None
     """The Evidently report's scalars; None when no report was built."""
     deterministic: bool = True
@@ -69,7 +73,7 @@ class DriftCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (`turnout drift --json` prints one per model, with the model's name beside)."""
-        change, comparison, data = self.output_change, self.comparison, self.data_drift
+        change, comparison, data, probe = self.output_change, self.comparison, self.data_drift, self.probe
         return {
             "run_id": self.run_id,
             "reference_run_ids": list(self.reference_run_ids),
@@ -83,7 +87,10 @@ class DriftCheck:
             "fingerprint_changed": bool(self.new_fingerprints),
             "new_fingerprints": list(self.new_fingerprints),
             "served_model_changed": bool(self.new_served_models),
-            "probe_p": None,
+            "probe_p": None if probe is None else probe.p_value,
+            "probe": None if probe is None else {
+                "p_value": probe.p_value, "statistic": probe.statistic, "n_current": probe.n_current,
+                "n_reference": probe.n_reference, "n_prompts": probe.n_prompts, "permutations": probe.permutations},
             "drift_share": None if data is None else data.drift_share,
             "drifted_columns": [] if data is None else list(data.drifted_columns),
             "judge_kappa": None,
@@ -105,6 +112,8 @@ def check_drift(
     deterministic: bool = True,
     data_drift: DataDrift | None = None,
     drift_share: float = 0.5,
+    probe: MMDResult | None = None,
+    probe_alpha: float = ProbeSettings().alpha,
 ) -> DriftCheck:
     """Check one run against its reference runs.
 
@@ -116,6 +125,8 @@ def check_drift(
         deterministic: The model samples at temperature 0: changed answers beyond the expected rate drift.
         data_drift: The Evidently report's scalars, when one was built.
         drift_share: Share of drifting Evidently columns above which the run drifted.
+        probe: The distribution probe's test, when the watch has a probe and both sides have samples.
+        probe_alpha: Level of that test: a p-value below it drifted.
 
     Returns:
         The verdict with its reasons and evidence.
@@ -141,6 +152,10 @@ def check_drift(
     if served:
         old = sorted(frozenset().union(*(sample.served_models for sample in references)))
         reasons.append(DriftReason("served_model", f"served model changed: {', '.join(old)} -> {', '.join(served)}"))
+    if probe is not None and probe.p_value < probe_alpha:
+        reasons.append(DriftReason("probe", (
+            f"sampled answers differ from the reference's (MMD test p = {probe.p_value:.4f} < {probe_alpha}, "
+            f"{probe.n_current} against {probe.n_reference} samples of {probe.n_prompts} prompts)")))
     if data_drift is not None and data_drift.drift_share is not None and data_drift.drift_share > drift_share:
         reasons.append(DriftReason("data_drift", (
             f"{data_drift.drift_share:.0%} of the per-case columns drifted (over {drift_share:.0%}): "
@@ -148,7 +163,7 @@ def check_drift(
     return DriftCheck(run_id=current.run_id, reference_run_ids=tuple(sample.run_id for sample in references),
                       verdict="drifted" if reasons else "stable", reasons=tuple(reasons), comparison=comparison,
                       output_change=change, new_fingerprints=fingerprints, new_served_models=served,
-                      data_drift=data_drift, deterministic=deterministic)
+                      probe=probe, data_drift=data_drift, deterministic=deterministic)
 
 
 def _score_reasons(comparison: PairedComparison, confidence: float) -> list[DriftReason]:

@@ -1,4 +1,5 @@
-"""The drift tables: a verdict per model and cycle, pinned reference runs, and report blobs.
+"""The drift tables: a verdict per model and cycle, pinned reference runs, the distribution probe's
+samples and tests, and report blobs.
 
 Registered on SQLModel's metadata by `service.storage.tables`, which imports this module last.
 """
@@ -56,6 +57,57 @@ class DriftPinRow(SQLModel, table=True):
     watch_id: int = Field(foreign_key="watch.id", index=True)
     model_id: int = Field(foreign_key="model.id", index=True)
     run_id: int = Field(foreign_key="run.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProbeSampleRow(SQLModel, table=True):
+    """One answer the distribution probe sampled for a run: not a completion (never scored, never in the
+    quality statistics), kept so later cycles can test their samples against it."""
+
+    __tablename__ = "drift_probe_sample"
+    __table_args__ = (sa.UniqueConstraint("run_id", "golden_case_id", "sample"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    golden_case_id: int = Field(foreign_key="golden_case.id", index=True)
+    sample: int
+    """0..`probe.samples` - 1."""
+    temperature: float
+    """The temperature it was sampled at: only samples at the same one are compared."""
+    output: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    error: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    error_kind: str | None = Field(default=None, max_length=32)
+    latency_ms: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    fingerprint: str | None = Field(default=None, max_length=200)
+    cost_usd: float | None = None
+    """Counted in the run's cost (and so against the watch's budget)."""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProbeTestRow(SQLModel, table=True):
+    """The probe's two-sample test of one model's run in one cycle against its reference runs' samples."""
+
+    __tablename__ = "drift_probe_test"
+    __table_args__ = (sa.UniqueConstraint("cycle_id", "model_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    watch_id: int = Field(foreign_key="watch.id", index=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    model_id: int = Field(foreign_key="model.id", index=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    reference_run_ids: list[int] = Field(default=[], sa_column=sa.Column(sa.JSON, nullable=False))
+    p_value: float
+    statistic: float
+    """Unbiased squared MMD."""
+    n_current: int
+    n_reference: int
+    n_prompts: int
+    permutations: int
+    temperature: float
+    rejected: bool
+    """p_value below the watch's `drift.probe.alpha`: a `drifted` reason."""
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -15,6 +15,7 @@ from evals.models import ModelSpec
 from evals.recipe import Recipe, StoredWatch
 from evals.results import FailureKind
 from service.storage import outbox
+from service.storage.drift_tables import ProbeSampleRow
 from service.storage.tables import (
     FINAL_STATES,
     CaseRow,
@@ -226,8 +227,12 @@ def refresh_run_counts(session: Session, *, run_id: int) -> RunRow:
                   func.coalesce(func.sum(CompletionRow.output_tokens), 0),
                   func.coalesce(func.sum(CompletionRow.cost_usd), 0.0))
         .where(col(CompletionRow.run_id) == run_id)).one()
+    # The distribution probe's calls are spent by the run too (its tokens are not the golden set's mix).
+    probe_cost = session.execute(sa.select(func.coalesce(func.sum(ProbeSampleRow.cost_usd), 0.0))
+                                 .where(col(ProbeSampleRow.run_id) == run_id)).scalar_one()
     run.n_done, run.n_errors = int(n_done), int(n_errors)
-    run.input_tokens, run.output_tokens, run.cost_usd = int(tokens_in), int(tokens_out), float(cost)
+    run.input_tokens, run.output_tokens = int(tokens_in), int(tokens_out)
+    run.cost_usd = float(cost) + float(probe_cost)
     run.heartbeat_at = utcnow()
     session.add(run)
     return run

@@ -19,11 +19,11 @@ def test_every_drift_setting_has_its_default(tmp_path: Path) -> None:
         3, None, None, 5, 90)
 
 
-def test_the_probe_is_refused_until_it_is_built(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not supported yet") as caught:
-        load_config(write(tmp_path, extra="    drift: {probe: {cases: 10}}\n"))
+def test_a_probe_takes_its_defaults_for_what_it_does_not_say(tmp_path: Path) -> None:
+    probe = load_config(write(tmp_path, extra="    drift: {probe: {cases: 10}}\n")).watches["support-watch"].drift.probe
 
-    assert caught.value.field is not None and caught.value.field.startswith("watches[0].drift.")
+    assert probe is not None
+    assert (probe.cases, probe.samples, probe.temperature, probe.permutations, probe.alpha) == (10, 10, 1.0, 1000, 0.01)
 
 
 JUDGED = "    drift: {judge_labels: labels.jsonl}\n"
@@ -94,6 +94,8 @@ def test_csv_labels_are_read_and_checked_by_line(tmp_path: Path) -> None:
     ("    drift: {judge_every: -2}\n", "watches[0].drift.judge_every"),
     ("    drift: {keep_report_days: 30}\n", "watches[0].drift.keep_report_days"),
     ("    drift: {probe: {samples: 1}}\n", "watches[0].drift.probe.samples"),
+    ("    drift: {probe: {temperature: 0}}\n", "watches[0].drift.probe.temperature"),
+    ("    drift: {probe: {alpha: 0.5}}\n", "watches[0].drift.probe.alpha"),
     ("    drift: {judge_labels: missing.jsonl}\n", "watches[0].drift.judge_labels"),
 ])
 def test_a_bad_drift_setting_names_file_line_and_field(tmp_path: Path, extra: str, field: str) -> None:

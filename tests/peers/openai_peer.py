@@ -7,6 +7,10 @@ OpenAI's response and error shapes, and can be scripted to fail:
 - `peer.fault_rate` / `peer.fault_kinds`: each request fails with that probability (seeded RNG);
 - a user message containing a line `FAULT: <kind>` fails every time it is sent.
 
+It answers with `peer.answer(messages)`; with `peer.sample` set, a request at a temperature above 0
+(or without one: OpenAI's default is 1) is answered with `peer.sample(messages, temperature)` instead,
+as an endpoint that is deterministic only at temperature 0.
+
 Kinds: "429" (with Retry-After), "500", "503", "400", "hang" (answers nothing for `hang_s`),
 "stall" (streams one chunk, then hangs), "malformed" (200 with a body or a chunk that is not JSON),
 "truncate" (a stream ends with `[DONE]` but no finish_reason, as llama-cpp-python's server does to
@@ -83,6 +87,7 @@ class OpenAIPeer:
         self,
         *,
         answer: Callable[[Messages], str] = default_answer,
+        sample: Callable[[Messages, float], str] | None = None,
         latency_s: float = 0.0,
         token_delay_s: float = 0.0,
         fingerprint: str | None = "fp_peer_0001",
@@ -97,6 +102,8 @@ class OpenAIPeer:
         hang_s: float = 30.0,
     ) -> None:
         self.answer = answer
+        self.sample = sample
+        """Answers requests sampled at a temperature above 0; None answers them with `answer` too."""
         self.latency_s = latency_s
         """Delay before the first byte of an answer."""
         self.token_delay_s = token_delay_s
@@ -229,7 +236,12 @@ class OpenAIPeer:
         if fault == "hang" or (fault == "stall" and not body.get("stream")):
             await self._hang(request)
             return Response(status_code=504)
-        text = self.answer(messages)
+        temperature = body.get("temperature")
+        temperature = 1.0 if temperature is None else temperature  # OpenAI's default
+        if self.sample is not None and isinstance(temperature, int | float) and temperature > 0:
+            text = self.sample(messages, float(temperature))
+        else:
+            text = self.answer(messages)
         tokens = split_tokens(text)
         finish = "stop"
         limit = body.get("max_completion_tokens") or body.get("max_tokens")

@@ -88,3 +88,19 @@ def test_a_new_golden_set_version_is_compared_on_its_unchanged_cases() -> None:
 def test_a_reference_sharing_no_case_is_a_clear_error() -> None:
     with pytest.raises(BadReference, match="reference run.s. 1 share no scored case with run 3"):
         check_drift(current=sample(3), references=[sample(1, keys=["other"])])
+
+
+def test_a_probe_rejection_drifts_and_its_p_value_is_printed() -> None:
+    from evals.drift.mmd import MMDResult
+
+    rejected = MMDResult(statistic=0.05, p_value=0.001, n_current=200, n_reference=200, n_prompts=20,
+                         permutations=1000)
+    kept = MMDResult(statistic=0.0, p_value=0.4, n_current=200, n_reference=200, n_prompts=20, permutations=1000)
+
+    drifted = check_drift(current=sample(3), references=[sample(1)], probe=rejected, probe_alpha=0.01)
+    stable = check_drift(current=sample(3), references=[sample(1)], probe=kept, probe_alpha=0.01)
+
+    assert [reason.kind for reason in drifted.reasons] == ["probe"] and "p = 0.0010" in drifted.reasons[0].message
+    assert stable.verdict == "stable" and stable.to_dict()["probe_p"] == 0.4
+    assert drifted.to_dict()["probe"]["n_prompts"] == 20
+    assert check_drift(current=sample(3), references=[sample(1)]).to_dict()["probe_p"] is None
