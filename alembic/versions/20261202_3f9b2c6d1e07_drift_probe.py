@@ -1,7 +1,7 @@
 """drift probe: sampled answers per run, and the two-sample test per cycle and model
 
 Revision ID: 3f9b2c6d1e07
-Revises: a1e7c0de5b16
+Revises: dada4143427d
 Create Date: 2026-12-02 01:10:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '3f9b2c6d1e07'
-down_revision: str | None = 'a1e7c0de5b16'
+down_revision: str | None = 'dada4143427d'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
