@@ -130,6 +130,10 @@ def test_upload_shows_each_problem_at_its_line_and_stores_nothing(web: TestClien
     page = web.get("/golden-sets/qa?saved=updated")
     assert f"with {len(CASES) + len(XSS_CASES)} cases" in page.text
     assert_escaped(page.text)
+    versions = re.findall(r'<option value="([0-9a-f]{12})"', page.text)
+    head, base = versions[:2]  # newest first: the upload, then the version applied before it
+    diff = web.get("/golden-sets/qa/diff", params={"base": base, "head": head})
+    assert diff.status_code == 200 and f"{len(XSS_CASES)} added, 0 removed, 0 changed" in diff.text
 
 
 def test_alerts_list_their_attempts_and_preview_the_slack_message(web: TestClient, secrets: dict[str, str],
