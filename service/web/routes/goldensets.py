@@ -10,11 +10,12 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from evals.cases import Privacy
+from evals.errors import ConfigError
 from evals.goldensets import Format
 from evals.recipe import StoredWatch
 from service.api.deps import SessionDep
 from service.api.routes.golden_sets import Version
-from service.storage import access, advice, catalog, listing
+from service.storage import access, advice, catalog, declare, listing
 from service.storage import golden_sets as store
 from service.storage.golden_sets import CURRENT, CasePublic
 from service.storage.listing import MAX_PAGE, GoldenSetPublic
@@ -155,9 +156,17 @@ async def upload_golden_set(request: Request, session: SessionDep, user: Editor,
     if checked.golden_set is None:
         return _form(request, user, name=name, existing=existing, text=text, format=chosen, checked=checked,
                      status_code=422)
-    change = upload.store(session, golden_set=checked.golden_set, filename=filename)
+    golden_set = checked.golden_set
+    try:  # stored as `PUT /api/v1/golden-sets/{name}/file` stores it: refused if a watch's policy would break
+        change = declare.put_golden_set(session, golden_set=golden_set, source=filename)
+    except ConfigError as exc:
+        session.rollback()
+        checked = upload.Checked(None, [upload.Problem(None, exc.field, exc.reason)])
+        return _form(request, user, name=name, existing=existing, text=text, format=chosen, checked=checked,
+                     status_code=422)
     access.record(session, actor=user.name, token_id=user.token_id, action="golden_set.upload",
-                  target=f"golden_set:{name}", detail={"action": change.action, "detail": change.detail})
+                  target=f"golden_set:{name}", detail={"action": change.action, "detail": change.detail,
+                                                       "version": golden_set.content_hash})
     session.commit()
     return RedirectResponse(f"/golden-sets/{name}?saved={change.action}", status_code=303)
 
