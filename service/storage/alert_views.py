@@ -57,6 +57,8 @@ class AlertPublic(_Public):
     watch: str
     cycle_id: int | None
     kind: str
+    subject: str
+    """What must change for an alert of the same kind to pass the watch's cooldown (e.g. verdict and target)."""
     state: str
     """`pending` while a route is, then `failed` if one failed, else `delivered`; `skipped`: no route set."""
     dedup_key: str
@@ -133,6 +135,7 @@ def _publics(session: Session, rows: list[AlertRow]) -> list[AlertPublic]:
                                     .order_by(col(AlertAttemptRow.id))).all():
             tries[attempt.alert_id].append(attempt)
     return [AlertPublic(id=row.id or 0, watch=names.get(row.watch_id, "?"), cycle_id=row.cycle_id, kind=row.kind,
+                        subject=row.subject,
                         state=row.state, dedup_key=row.dedup_key, parent_id=row.parent_id, error=row.error,
                         created_at=row.created_at, delivered_at=row.delivered_at, payload=row.payload,
                         deliveries=[_delivery(d) for d in routes[row.id or 0]],

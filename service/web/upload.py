@@ -1,22 +1,16 @@
-"""A golden set uploaded or edited in the browser: read by the same readers as `turnout apply`, every
-problem kept with its line, and stored as a new version through `catalog.apply_config`."""
+"""A golden set uploaded or edited in the browser: read by the API's `read_golden_file`, as
+`PUT /api/v1/golden-sets/{name}/file` reads it, every problem kept with its line."""
 
 from __future__ import annotations
 
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import Session
-
 from evals.cases import GoldenSet, Privacy
-from evals.config import Config, GoldenSetDecl
 from evals.errors import ConfigError, ConfigProblems
-from evals.goldensets import Format, load_cases
-from evals.goldensets.support import check_supported
-from service.storage import catalog
-from service.storage.catalog import Change
+from evals.goldensets import Format
+from service.api.golden_file import read_golden_file
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 """The largest golden set the browser may send; bigger ones go through `turnout apply`."""
@@ -55,29 +49,14 @@ def check_upload(*, name: str, privacy: Privacy, text: str, format: Format, file
     """Read *text* as golden set *name* in *format*; every problem comes back with its line."""
     if not name.strip():
         return Checked(None, [Problem(None, "name", "give the golden set a name")])
-    with tempfile.TemporaryDirectory(prefix="turnout-upload-") as folder:
-        path = Path(folder) / filename
-        path.write_text(text, encoding="utf-8")
-        try:
-            cases = load_cases(path, format=format)
-            golden_set = GoldenSet(name=name.strip(), privacy=privacy, cases=cases)
-            check_supported(golden_set, allowed=False, file=filename)
-        except ConfigProblems as exc:
-            return Checked(None, [Problem(p.line, p.field, _located(p.reason, folder)) for p in exc.problems])
-        except ConfigError as exc:
-            return Checked(None, [Problem(exc.line, exc.field, _located(exc.reason, folder))])
-    if not cases:
-        return Checked(None, [Problem(None, None, "the file holds no case")])
+    try:
+        golden_set, _ = read_golden_file(name=name.strip(), filename=filename, content=text.encode("utf-8"),
+                                         file_format=format, privacy=privacy)
+    except ConfigProblems as exc:
+        problems = [Problem(p.line, p.field, p.reason) for p in exc.problems]
+        if exc.more:
+            problems.append(Problem(None, None, f"and {exc.more} more problem(s)"))
+        return Checked(None, problems)
+    except ConfigError as exc:
+        return Checked(None, [Problem(exc.line, exc.field, exc.reason)])
     return Checked(golden_set)
-
-
-def _located(message: str, folder: str) -> str:
-    return message.replace(folder + "/", "")
-
-
-def store(session: Session, *, golden_set: GoldenSet, filename: str) -> Change:
-    """Make *golden_set*'s cases the current version of its golden set (created when new); the caller commits."""
-    decl = GoldenSetDecl(name=golden_set.name, file=f"uploaded:{filename}", privacy=golden_set.privacy)
-    config = Config(path=Path("dashboard-upload"), golden_sets={golden_set.name: (decl, golden_set)}, models={},
-                    watches={})
-    return catalog.apply_config(session, config=config)[0]

@@ -11,6 +11,7 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
 
 from service.api.deps import Cursor, EditorToken, RowId, SessionDep, require
 from service.api.errors import problem_responses
@@ -45,8 +46,19 @@ def get_alert(session: SessionDep, alert_id: RowId) -> AlertPublic:
 def retry_alert(session: SessionDep, token: EditorToken, alert_id: RowId) -> AlertPublic:
     """Send a failed (or skipped) alert again: its failed routes are due now, those that have it are not
     sent again; workers deliver it (409 when it is pending or delivered)."""
+    return retry(session, actor=token.name, token_id=token.id, alert_id=alert_id)
+
+
+def retry(session: Session, *, actor: str, token_id: int | None, alert_id: int) -> AlertPublic:
+    """Retry alert *alert_id* for *actor*, record it in the audit log, commit and hand it to the workers
+    (the API's `POST /alerts/{id}/retry` and the dashboard's Retry button).
+
+    Raises:
+        NotFound: there is no such alert.
+        InvalidState: it is pending or delivered.
+    """
     retried = alert_views.retry_alert(session, alert_id=alert_id)
-    access.record(session, actor=token.name, token_id=token.id, action="alert.retry", target=f"alert:{alert_id}")
+    access.record(session, actor=actor, token_id=token_id, action="alert.retry", target=f"alert:{alert_id}")
     session.commit()
     from jobs.alerts.tasks import enqueue_alerts  # imports the Celery app: only when an alert is retried
 

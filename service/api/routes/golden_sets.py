@@ -9,24 +9,22 @@ one 422 (`problems`: file, line, field, message each), and nothing is stored.
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from evals.cases import GoldenSet, Privacy
-from evals.config import GoldenSetDecl, read_golden_set
+from evals.config import read_golden_set
 from evals.errors import ConfigError, ConfigProblems
 from evals.goldensets import Format
-from evals.goldensets.common import field_name
-from evals.goldensets.confine import confined_to
-from service.api.bundle import MAX_BUNDLE_BYTES, relative_error
+from service.api.bundle import MAX_BUNDLE_BYTES
 from service.api.deps import EditorToken, SessionDep, require
 from service.api.errors import problem_responses
+from service.api.golden_file import golden_set_decl, read_golden_file
 from service.api.routes.writes import ALLOW_UNSUPPORTED_HELP, ChangePublic
 from service.storage import access, declare
 from service.storage import golden_sets as store
@@ -99,7 +97,7 @@ def diff_versions(session: SessionDep, name: str, base: Version, head: Version =
 def put_golden_set(session: SessionDep, token: EditorToken, name: NewName, body: GoldenSetCases,
                    allow_unsupported: AllowUnsupported = False, dry_run: DryRun = False) -> GoldenSetChangePublic:
     """Create the golden set, or make these cases its current version (the same cases make the same version)."""
-    decl = _decl(name=name, cases=body.cases, privacy=body.privacy)
+    decl = golden_set_decl(name=name, cases=body.cases, privacy=body.privacy)
     try:
         golden_set, notes = read_golden_set(decl, base=Path("."), allow_unsupported=allow_unsupported)
     except ConfigError as exc:
@@ -127,15 +125,9 @@ async def upload_golden_set(
     content = await file.read(MAX_BUNDLE_BYTES + 1)
     if len(content) > MAX_BUNDLE_BYTES:
         raise ConfigError(f"the file is larger than {MAX_BUNDLE_BYTES // 2**20} MB", field="file")
-    decl = _decl(name=name, file=filename, format=file_format, privacy=privacy, fields=_json_form(fields, "fields"))
-    with tempfile.TemporaryDirectory(prefix="turnout-upload-") as directory:
-        root = Path(directory)
-        (root / filename).write_bytes(content)
-        try:
-            with confined_to(root):
-                golden_set, notes = read_golden_set(decl, base=root, allow_unsupported=allow_unsupported)
-        except ConfigError as exc:
-            raise relative_error(exc, root) from None
+    golden_set, notes = read_golden_file(name=name, filename=filename, content=content, file_format=file_format,
+                                         privacy=privacy, fields=_json_form(fields, "fields"),
+                                         allow_unsupported=allow_unsupported)
     return _store(session, token, golden_set, notes, source=filename, dry_run=dry_run)
 
 
@@ -156,15 +148,6 @@ def _json_form(text: str | None, field: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not JSON: {exc.msg} (column {exc.colno})", field=field) from None
-
-
-def _decl(**fields: Any) -> GoldenSetDecl:
-    try:
-        return GoldenSetDecl.model_validate(fields)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        raise ConfigError(error["msg"].removeprefix("Value error, "),
-                          field=field_name(tuple(error["loc"])) or None) from None
 
 
 def _in_body(exc: ConfigError) -> ConfigError:

@@ -10,11 +10,15 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from evals.cases import Privacy
+from evals.errors import ConfigError
 from evals.goldensets import Format
 from evals.recipe import StoredWatch
 from service.api.deps import SessionDep
-from service.storage import access, advice, catalog, goldenreads, listing
-from service.storage.listing import GoldenSetPublic
+from service.api.routes.golden_sets import Version
+from service.storage import access, advice, catalog, declare, listing
+from service.storage import golden_sets as store
+from service.storage.golden_sets import CURRENT, CasePublic
+from service.storage.listing import MAX_PAGE, GoldenSetPublic
 from service.storage.runs import NotFound
 from service.web import upload
 from service.web.auth import Editor, Viewer
@@ -29,7 +33,10 @@ FULL_LISTING_LINES = 400
 
 
 def _golden_set(session: SessionDep, name: str) -> GoldenSetPublic | None:
-    return next((g for g in listing.golden_sets(session).golden_sets if g.name == name), None)
+    try:
+        return store.golden_set(session, name=name)
+    except NotFound:
+        return None
 
 
 @router.get("/golden-sets")
@@ -39,9 +46,20 @@ def list_page(request: Request, session: SessionDep, user: Viewer) -> Response:
                                                "sets": listing.golden_sets(session).golden_sets})
 
 
-def _segments(session: SessionDep, name: str, cases: goldenreads.VersionCasesPublic) -> list[dict[str, Any]]:
+def _current_cases(session: SessionDep, name: str) -> list[CasePublic]:
+    """Every case of the current version of *name*, in golden-set order, read page by page as the API reads them."""
+    cases: list[CasePublic] = []
+    cursor: int | None = 0
+    while cursor is not None:
+        page = store.cases_page(session, name=name, limit=MAX_PAGE, cursor=cursor)
+        cases.extend(page.cases)
+        cursor = page.next_cursor
+    return cases
+
+
+def _segments(session: SessionDep, name: str, cases: list[CasePublic]) -> list[dict[str, Any]]:
     """Cases per tag; for tags a watch of this set marks critical, the advisor's cases-needed figure."""
-    counts = Counter(tag for case in cases.cases for tag in case.tags)
+    counts = Counter(tag for case in cases for tag in case.tags)
     critical: dict[str, list[tuple[str, int | None]]] = {}
     for row in catalog.list_watches(session):
         watch = StoredWatch.model_validate(row.spec)
@@ -68,8 +86,8 @@ def upload_page(request: Request, session: SessionDep, user: Viewer, name: str =
 @router.get("/golden-sets/{name}/edit")
 def edit_page(request: Request, session: SessionDep, user: Viewer, name: str) -> Response:
     """The current version's cases as JSONL, to edit in the browser and save as a new version."""
-    cases = goldenreads.version_cases(session, name=name)
-    text = "".join(json.dumps(case.data, ensure_ascii=False) + "\n" for case in cases.cases)
+    cases = _current_cases(session, name)
+    text = "".join(json.dumps(case.data, ensure_ascii=False) + "\n" for case in cases)
     return _form(request, user, name=name, existing=_golden_set(session, name), text=text, format="jsonl",
                  checked=None)
 
@@ -138,9 +156,17 @@ async def upload_golden_set(request: Request, session: SessionDep, user: Editor,
     if checked.golden_set is None:
         return _form(request, user, name=name, existing=existing, text=text, format=chosen, checked=checked,
                      status_code=422)
-    change = upload.store(session, golden_set=checked.golden_set, filename=filename)
+    golden_set = checked.golden_set
+    try:  # stored as `PUT /api/v1/golden-sets/{name}/file` stores it: refused if a watch's policy would break
+        change = declare.put_golden_set(session, golden_set=golden_set, source=filename)
+    except ConfigError as exc:
+        session.rollback()
+        checked = upload.Checked(None, [upload.Problem(None, exc.field, exc.reason)])
+        return _form(request, user, name=name, existing=existing, text=text, format=chosen, checked=checked,
+                     status_code=422)
     access.record(session, actor=user.name, token_id=user.token_id, action="golden_set.upload",
-                  target=f"golden_set:{name}", detail={"action": change.action, "detail": change.detail})
+                  target=f"golden_set:{name}", detail={"action": change.action, "detail": change.detail,
+                                                       "version": golden_set.content_hash})
     session.commit()
     return RedirectResponse(f"/golden-sets/{name}?saved={change.action}", status_code=303)
 
@@ -148,19 +174,20 @@ async def upload_golden_set(request: Request, session: SessionDep, user: Editor,
 @router.get("/golden-sets/{name}")
 def golden_set_page(request: Request, session: SessionDep, user: Viewer, name: str, saved: str = "") -> Response:
     """Versions, the tag overview, and the diff form."""
-    golden_set = _golden_set(session, name)
-    if golden_set is None:
-        raise NotFound(f"no golden set named '{name}'; upload one or `turnout apply -f turnout.yaml`")
-    cases = goldenreads.version_cases(session, name=name)
+    golden_set = store.golden_set(session, name=name)
+    cases = _current_cases(session, name)
+    current = next(version for version in golden_set.versions if version.current)
     return render(request, "goldenset.html", {"title": f"Golden set {name}", "user": user, "set": golden_set,
-                                              "cases": cases, "segments": _segments(session, name, cases),
-                                              "clusters": len({c.data.get("cluster") for c in cases.cases
+                                              "current": current, "cases": cases,
+                                              "segments": _segments(session, name, cases),
+                                              "clusters": len({c.data.get("cluster") for c in cases
                                                                if c.data.get("cluster")}),
                                               "saved": saved})
 
 
 @router.get("/golden-sets/{name}/diff")
-def diff_page(request: Request, session: SessionDep, user: Viewer, name: str, old: str, new: str) -> Response:
-    """Cases added, removed and changed between two versions."""
-    diff = goldenreads.diff_versions(session, name=name, old=old, new=new)
+def diff_page(request: Request, session: SessionDep, user: Viewer, name: str, base: Version,
+              head: Version = CURRENT) -> Response:
+    """Cases added, removed and changed between two versions, as `GET /api/v1/golden-sets/{name}/diff` answers."""
+    diff = store.diff(session, name=name, base=base, head=head)
     return render(request, "diff.html", {"title": f"Diff of {name}", "user": user, "diff": diff})

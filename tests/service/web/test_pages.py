@@ -130,20 +130,29 @@ def test_upload_shows_each_problem_at_its_line_and_stores_nothing(web: TestClien
     page = web.get("/golden-sets/qa?saved=updated")
     assert f"with {len(CASES) + len(XSS_CASES)} cases" in page.text
     assert_escaped(page.text)
+    versions = re.findall(r'<option value="([0-9a-f]{12})"', page.text)
+    head, base = versions[:2]  # newest first: the upload, then the version applied before it
+    diff = web.get("/golden-sets/qa/diff", params={"base": base, "head": head})
+    assert diff.status_code == 200 and f"{len(XSS_CASES)} added, 0 removed, 0 changed" in diff.text
 
 
-def test_alerts_list_their_attempts_and_preview_the_slack_message(web: TestClient, secrets: dict[str, str],
-                                                                 applied: Path) -> None:
+def test_alerts_list_their_deliveries_and_an_editor_retries_a_failed_one(web: TestClient, secrets: dict[str, str],
+                                                                          applied: Path) -> None:
+    from datetime import timedelta
+
     from sqlmodel import select
 
-    from service.storage import outbox
+    from service.storage import deliveries, outbox
     from service.storage.tables import WatchRow
 
     with session_scope() as session:
         watch = session.exec(select(WatchRow).where(WatchRow.name == "qa-watch")).one()
-        alert_id = outbox.create_test_alert(session, watch=watch).id
-        outbox.record_attempt(session, alert_id=alert_id or 0, status="failed", route="slack",
-                              error="Slack answered 500 <b>boom</b>")
+        alert_id = outbox.create_test_alert(session, watch=watch).id or 0
+        claim = deliveries.claim(session, alert_id=alert_id, routes=["slack"], hold=timedelta(seconds=30))
+        assert claim is not None
+    with session_scope() as session:
+        assert deliveries.record(session, delivery_id=claim.deliveries[0].delivery_id, status="failed",
+                                 error="Slack answered 500 <b>boom</b>") == "failed"
     sign_in(web, secrets["viewer"])
     listed = web.get("/alerts")
     assert f'href="/alerts/{alert_id}"' in listed.text and "failed" in listed.text
@@ -151,6 +160,20 @@ def test_alerts_list_their_attempts_and_preview_the_slack_message(web: TestClien
     assert page.status_code == 200
     assert '<p class="slack-header">Test message from Turnout: qa-watch</p>' in page.text
     assert "Slack answered 500 &lt;b&gt;boom&lt;/b&gt;" in page.text
+    assert "Retry</button>" not in page.text  # a viewer sees no button, and may not post the form
+    assert web.post(f"/alerts/{alert_id}/retry", data={"csrf": csrf_of(page.text)}).status_code == 403
+    sign_in(web, secrets["editor"])
+    page = web.get(f"/alerts/{alert_id}")
+    assert f'action="/alerts/{alert_id}/retry"' in page.text
+    assert web.post(f"/alerts/{alert_id}/retry", data={"csrf": "0" * 64}).status_code == 403
+    retried = web.post(f"/alerts/{alert_id}/retry", data={"csrf": csrf_of(page.text)})
+    assert retried.status_code == 303 and retried.headers["location"] == f"/alerts/{alert_id}"
+    after = web.get(f"/alerts/{alert_id}").text
+    assert "state-pending" in after and "Retry</button>" not in after
+    with session_scope() as session:
+        assert outbox.due(session) == [alert_id]
+    again = web.post(f"/alerts/{alert_id}/retry", data={"csrf": csrf_of(page.text)})
+    assert again.status_code == 409 and "is pending" in again.text
 
 
 def test_block_kit_marks_become_tags_and_everything_else_stays_text() -> None:
