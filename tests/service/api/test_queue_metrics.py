@@ -8,19 +8,25 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+from jobs.celery_app import QUEUES
 from service.api.app import create_app
+from service.api.broker import PRIORITIES, PRIORITY_SEPARATOR
 from service.settings import get_settings
 from tests.conftest import REDIS_URL
+
+
+# Every list of every queue: earlier tests on this Redis database may have left messages in them.
+LISTS = [name for queue in QUEUES for name in (queue, *(f"{queue}{PRIORITY_SEPARATOR}{p}" for p in PRIORITIES))]
 
 
 @pytest.fixture
 def broker(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_URL)
-    client.delete("score", "replay", "replay\x06\x163")
+    client.delete(*LISTS)
     monkeypatch.setenv("TURNOUT_BROKER_URL", REDIS_URL)
     get_settings.cache_clear()
     yield client
-    client.delete("score", "replay", "replay\x06\x163")
+    client.delete(*LISTS)
     client.close()
     get_settings.cache_clear()
 
