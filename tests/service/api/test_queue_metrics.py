@@ -14,7 +14,6 @@ from service.api.broker import PRIORITIES, PRIORITY_SEPARATOR
 from service.settings import get_settings
 from tests.conftest import REDIS_URL
 
-
 # Every list of every queue: earlier tests on this Redis database may have left messages in them.
 LISTS = [name for queue in QUEUES for name in (queue, *(f"{queue}{PRIORITY_SEPARATOR}{p}" for p in PRIORITIES))]
 
