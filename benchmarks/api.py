@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.seed import Shape, create_database, drop_database, seed  # noqa: E402
+from benchmarks.seed import drop_database, seeded  # noqa: E402
 
 ENDPOINTS = ("run list", "run detail", "metrics series")
 
@@ -148,12 +148,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
     args = parser.parse_args()
-    url = args.database_url
-    if url is None:
-        url = create_database()
-        started = time.perf_counter()
-        counts = seed(url, Shape())
-        print(f"seeded {url} in {time.perf_counter() - started:.0f} s: {counts}")
+    url = seeded(args.database_url)
     port = _free_port()
     token = _token(url)
     targets = _targets(url)

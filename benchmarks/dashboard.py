@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.seed import Shape, create_database, drop_database, seed  # noqa: E402
+from benchmarks.seed import drop_database, seeded  # noqa: E402
 
 TARGET_P95_MS = 300.0
 
@@ -40,12 +40,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     args = parser.parse_args()
-    url = args.database_url
-    if url is None:
-        url = create_database()
-        started = time.perf_counter()
-        counts = seed(url, Shape())
-        print(f"seeded {url} in {time.perf_counter() - started:.0f} s: {counts}")
+    url = seeded(args.database_url)
     os.environ["TURNOUT_DATABASE_URL"] = url
     try:
         measure(requests=args.requests)

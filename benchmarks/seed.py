@@ -62,6 +62,17 @@ def drop_database(url: str, admin_url: str = ADMIN_URL) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def seeded(url: str | None) -> str:
+    """*url*, or a new database seeded with the default shape (its URL and counts printed)."""
+    if url is not None:
+        return url
+    url = create_database()
+    started = time.perf_counter()
+    counts = seed(url, Shape())
+    print(f"seeded {url} in {time.perf_counter() - started:.0f} s: {counts}")
+    return url
+
+
 def _config(shape: Shape, root: Path) -> Path:
     models, watches, sets = [], [], []
     for w in range(shape.watches):

@@ -19,6 +19,7 @@ from jobs.alerts.deliver import deliver_now
 from service.storage import catalog, outbox, runs
 from service.storage.alert_tables import AlertRow
 from service.storage.db import session_scope
+from tests.jobs.slack_route import slack_bot_route
 from tests.peers.openai_peer import OpenAIPeer
 from tests.peers.slack_peer import SlackPeer
 from tests.service.test_advise import write_config
@@ -27,16 +28,8 @@ from tests.service.test_advise import write_config
 @pytest.fixture
 def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackPeer]:
     """The Slack peer, reached by the bot token only."""
-    with SlackPeer(webhook_secret="whsec") as peer:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", peer.token)
-        monkeypatch.setenv("TURNOUT_SLACK_API_URL", peer.base_url)
-        for name in ("SLACK_WEBHOOK_URL", "TURNOUT_WEBHOOK_URL", "TURNOUT_WEBHOOK_SECRET"):
-            monkeypatch.delenv(name, raising=False)
-        from service.settings import get_settings
-
-        get_settings.cache_clear()
+    with slack_bot_route(monkeypatch, webhook_secret="whsec") as peer:
         yield peer
-        get_settings.cache_clear()
 
 
 def headers(peer: SlackPeer) -> list[str]:

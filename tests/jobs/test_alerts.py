@@ -15,6 +15,7 @@ from service.storage import outbox
 from service.storage.alert_tables import AlertAttemptRow, AlertRow
 from service.storage.db import session_scope
 from service.storage.tables import WatchRow
+from tests.jobs.slack_route import slack_bot_route
 from tests.peers.openai_peer import OpenAIPeer
 from tests.peers.slack_peer import SlackPeer
 from tests.service.test_advise import write_config
@@ -23,16 +24,8 @@ from tests.service.test_cli import turnout
 
 @pytest.fixture
 def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackPeer]:
-    with SlackPeer() as peer:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", peer.token)
-        monkeypatch.setenv("TURNOUT_SLACK_API_URL", peer.base_url)
-        for name in ("SLACK_WEBHOOK_URL", "TURNOUT_WEBHOOK_URL", "TURNOUT_WEBHOOK_SECRET"):
-            monkeypatch.delenv(name, raising=False)
-        from service.settings import get_settings
-
-        get_settings.cache_clear()
+    with slack_bot_route(monkeypatch) as peer:
         yield peer
-        get_settings.cache_clear()
 
 
 @pytest.fixture
