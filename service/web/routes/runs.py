@@ -44,10 +44,9 @@ def run_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId,
     run = runs.get_run(session, run_id=run_id)
     page = side_by_side(session, run.cycle_id, segment=segment or None, failed_only=failed, changed_only=changed,
                         cursor=cursor, limit=PAGE_SIZE)
-    cycle = cycle_summary(session, cycle_id=run.cycle_id)
-    tags = sorted({tag for r in cycle.runs for tag in r.segments})
     return render(request, "run.html", {
-        "title": f"Run {run_id}", "user": user, "run": run, "page": page, "cycle": cycle, "tags": tags,
+        "title": f"Run {run_id}", "user": user, "run": run, "page": page,
+        "tags": runs.cycle_tags(session, cycle_id=run.cycle_id),
         "segment": segment, "failed": failed, "changed": changed, "cursor": cursor,
         "has_reference": any(ref is not None for ref in page.reference_run_ids.values())})
 
