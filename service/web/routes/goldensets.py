@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Annotated, Any, cast
+from pathlib import Path
+from typing import Annotated, Any, cast, get_args
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 
 from evals.cases import Privacy
+from evals.config import read_golden_set
 from evals.errors import ConfigError
 from evals.goldensets import Format
 from evals.recipe import StoredWatch
 from service.api.deps import SessionDep
+from service.api.golden_file import golden_set_decl
 from service.api.routes.golden_sets import Version
 from service.storage import access, advice, catalog, declare, listing
 from service.storage import golden_sets as store
@@ -173,7 +176,12 @@ async def upload_golden_set(request: Request, session: SessionDep, user: Editor,
 
 @router.get("/golden-sets/{name}")
 def golden_set_page(request: Request, session: SessionDep, user: Viewer, name: str, saved: str = "") -> Response:
-    """Versions, the tag overview, and the diff form."""
+    """Versions, the tag overview, the privacy class, and the diff form."""
+    return _set_page(request, session, user, name, saved=saved)
+
+
+def _set_page(request: Request, session: SessionDep, user: Any, name: str, *, saved: str = "",
+              privacy_error: str | None = None, status_code: int = 200) -> Response:
     golden_set = store.golden_set(session, name=name)
     cases = _current_cases(session, name)
     current = next(version for version in golden_set.versions if version.current)
@@ -182,7 +190,36 @@ def golden_set_page(request: Request, session: SessionDep, user: Viewer, name: s
                                               "segments": _segments(session, name, cases),
                                               "clusters": len({c.data.get("cluster") for c in cases
                                                                if c.data.get("cluster")}),
-                                              "saved": saved})
+                                              "saved": saved, "privacy_levels": get_args(Privacy),
+                                              "privacy_error": privacy_error}, status_code=status_code)
+
+
+@router.post("/golden-sets/{name}/privacy")
+def set_privacy(request: Request, session: SessionDep, user: Editor, name: str,
+                privacy: Annotated[str, Form()] = "") -> Response:
+    """Give the golden set another privacy class: its current cases become a new version with that class,
+    stored as `PUT /api/v1/golden-sets/{name}` stores them, and refused (nothing stored) when a watch's
+    policy would then forbid one of its models."""
+    existing = store.golden_set(session, name=name)
+    level = next((p for p in get_args(Privacy) if p == privacy), None)
+    if level is None:
+        return _set_page(request, session, user, name, status_code=422, privacy_error=(
+            f"privacy {privacy!r} is not a privacy class: choose one of {', '.join(get_args(Privacy))}"))
+    if level == existing.privacy:
+        return RedirectResponse(f"/golden-sets/{name}?saved=unchanged", status_code=303)
+    decl = golden_set_decl(name=name, cases=[case.data for case in _current_cases(session, name)], privacy=level)
+    try:
+        golden_set, _ = read_golden_set(decl, base=Path("."))
+        change = declare.put_golden_set(session, golden_set=golden_set, source=existing.source or "inline")
+    except ConfigError as exc:
+        session.rollback()
+        return _set_page(request, session, user, name, status_code=422,
+                         privacy_error=f"not changed to {level}: {exc.reason}")
+    access.record(session, actor=user.name, token_id=user.token_id, action="golden_set.privacy",
+                  target=f"golden_set:{name}", detail={"action": change.action, "from": existing.privacy,
+                                                       "to": level, "version": golden_set.content_hash})
+    session.commit()
+    return RedirectResponse(f"/golden-sets/{name}?saved={change.action}", status_code=303)
 
 
 @router.get("/golden-sets/{name}/diff")
