@@ -113,24 +113,31 @@ def _last_cycles(session: Session, watch_ids: list[int]) -> dict[int, CycleStatu
 
 
 def _scores(session: Session, watch_ids: list[int], *, points: int) -> dict[int, list[float | None]]:
-    """The primary score (overall) of each watch's production model in its latest *points* finished runs."""
-    newest_first = sa.func.row_number().over(partition_by=col(CycleRow.watch_id),
-                                             order_by=col(CycleRow.id).desc()).label("rank")
-    ranked = (sa.select(col(CycleRow.watch_id), col(CycleRow.id).label("cycle_id"),
-                        col(RunMetricRow.mean).label("score"), newest_first)
-              .select_from(RunRow)
-              .join(CycleRow, col(CycleRow.id) == RunRow.cycle_id)
-              .join(WatchRow, sa.and_(col(WatchRow.id) == CycleRow.watch_id,
-                                      col(WatchRow.production_model_id) == RunRow.model_id))
-              .outerjoin(RunMetricRow, sa.and_(col(RunMetricRow.run_id) == RunRow.id,
-                                               col(RunMetricRow.scorer_hash) == CycleRow.primary_scorer_hash,
-                                               col(RunMetricRow.segment) == ""))
-              .where(col(CycleRow.watch_id).in_(watch_ids), col(RunRow.state) == "finished")
-              .subquery())
-    rows = session.execute(sa.select(ranked.c.watch_id, ranked.c.score).where(ranked.c.rank <= points)
-                           .order_by(ranked.c.watch_id, ranked.c.cycle_id)).all()
+    """The primary score (overall) of each watch's production model in its latest *points* finished runs.
+
+    Two statements: the first finished cycle each watch's sparkline starts at (its `points`-th newest
+    production run, read backwards on the run index), then the runs from there with their scores — so
+    only about `points` runs per watch are read, however long its history."""
+    nth = (sa.select(col(RunRow.cycle_id)).join(CycleRow, col(CycleRow.id) == RunRow.cycle_id)
+           .where(col(CycleRow.watch_id) == WatchRow.id, col(RunRow.model_id) == WatchRow.production_model_id,
+                  col(RunRow.state) == "finished")
+           .order_by(col(RunRow.cycle_id).desc()).offset(points - 1).limit(1).scalar_subquery())
+    starts = session.execute(sa.select(col(WatchRow.production_model_id), sa.func.coalesce(nth, 0))
+                             .where(col(WatchRow.id).in_(watch_ids))).all()
+    query = (sa.select(col(CycleRow.watch_id), col(RunMetricRow.mean))
+             .select_from(RunRow)
+             .join(CycleRow, col(CycleRow.id) == RunRow.cycle_id)
+             .join(WatchRow, sa.and_(col(WatchRow.id) == CycleRow.watch_id,
+                                     col(WatchRow.production_model_id) == RunRow.model_id))
+             .outerjoin(RunMetricRow, sa.and_(col(RunMetricRow.run_id) == RunRow.id,
+                                              col(RunMetricRow.scorer_hash) == CycleRow.primary_scorer_hash,
+                                              col(RunMetricRow.segment) == ""))
+             .where(col(CycleRow.watch_id).in_(watch_ids), col(RunRow.state) == "finished",
+                    sa.or_(*(sa.and_(col(RunRow.model_id) == model_id, col(RunRow.cycle_id) >= start)
+                             for model_id, start in starts)))
+             .order_by(col(CycleRow.watch_id), col(RunRow.cycle_id)))
     scores: dict[int, list[float | None]] = {}
-    for watch_id, score in rows:
+    for watch_id, score in session.execute(query).all():
         scores.setdefault(watch_id, []).append(score)
     return scores
 
