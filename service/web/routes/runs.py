@@ -22,10 +22,12 @@ PAGE_SIZE = 25
 
 
 @router.get("/cycles/{cycle_id}")
-def cycle_page(request: Request, session: SessionDep, user: Viewer, cycle_id: RowId) -> Response:
+def cycle_page(request: Request, session: SessionDep, user: Viewer, cycle_id: RowId, advised: bool = False
+               ) -> Response:
     """A cycle's runs: progress, primary score with its interval, latency, cost; its recommendation."""
     summary = cycle_summary(session, cycle_id=cycle_id)
     return render(request, "cycle.html", {"title": f"Cycle {cycle_id}", "user": user, "cycle": summary,
+                                          "advised": advised,
                                           "recommendation": advice.cycle_recommendation(session, cycle_id=cycle_id)})
 
 
@@ -36,6 +38,22 @@ def cancel(session: SessionDep, user: Editor, cycle_id: RowId) -> Response:
     access.record(session, actor=user.name, token_id=user.token_id, action="cycle.cancel", target=f"cycle:{cycle_id}")
     session.commit()
     return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)
+
+
+@router.post("/cycles/{cycle_id}/advise")
+def advise_again(session: SessionDep, user: Editor, cycle_id: RowId) -> Response:
+    """Advise the cycle again with the watch's current policy and models, from the stored scores, as
+    `turnout advise WATCH --cycle ID --recompute` does (an announcement it changes is alerted as usual)."""
+    from jobs.advice import advise_cycle  # the statistics stack: imported only when asked for
+
+    if advice.cycle_recommendation(session, cycle_id=cycle_id) is None:
+        raise runs.InvalidState(f"cycle {cycle_id} has no recommendation to make again: only a cycle that "
+                                "finished and was analysed has one")
+    advise_cycle(cycle_id, current=True)
+    access.record(session, actor=user.name, token_id=user.token_id, action="recommendation.recompute",
+                  target=f"cycle:{cycle_id}")
+    session.commit()
+    return RedirectResponse(f"/cycles/{cycle_id}?advised=true", status_code=303)
 
 
 def _partner(session: SessionDep, run_id: int) -> int | None:

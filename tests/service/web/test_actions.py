@@ -1,5 +1,6 @@
 """The dashboard's writes beyond pause / resume / trigger / upload, through the app on a real database:
-a golden set's privacy class, cancelling a cycle, pinning a run as its model's drift reference. Each needs
+a golden set's privacy class, cancelling a cycle, pinning a run as its model's drift reference, advising
+a cycle again with the current policy. Each needs
 an editor and the session's CSRF token, and is recorded in the audit log."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from service.storage import access
+from evals.config import load_config
+from service.storage import access, advice, catalog
 from service.storage.db import session_scope
 from service.storage.drift_tables import DriftPinRow
 from tests.service.web.conftest import csrf_of, sign_in
@@ -104,3 +106,28 @@ def test_an_editor_pins_a_run_as_its_models_drift_reference(web: TestClient, sec
         assert pin.run_id == production
     [entry] = _actions("drift.pin")
     assert entry.target == f"run:{production}" and entry.detail == {"watch": "qa-watch"}
+
+
+def test_an_editor_advises_a_cycle_again_with_the_current_policy(web: TestClient, secrets: dict[str, str],
+                                                                 applied: Path) -> None:
+    from jobs import pipeline
+
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    queued = pipeline.start_cycle(watch="qa-watch", trigger="manual")
+    applied.write_text(applied.read_text() + "    policy: {margin: 0.4}\n")  # the watch is the file's last entry
+    with session_scope() as session:
+        catalog.apply_config(session, config=load_config(applied))
+        assert advice.recommendation(session, watch_name="qa-watch").inputs["policy"]["margin"] == 0.05
+    sign_in(web, secrets["editor"])
+    page = web.get(f"/cycles/{cycle_id}")
+    assert "Advise again with the current policy" in page.text
+    again = web.post(f"/cycles/{cycle_id}/advise", data={"csrf": csrf_of(page.text)})
+    assert again.status_code == 303 and again.headers["location"] == f"/cycles/{cycle_id}?advised=true"
+    assert "Advised again with the watch's current policy" in web.get(again.headers["location"]).text
+    with session_scope() as session:
+        assert advice.recommendation(session, watch_name="qa-watch").inputs["policy"]["margin"] == 0.4
+    [entry] = _actions("recommendation.recompute")
+    assert entry.target == f"cycle:{cycle_id}"
+    refused = web.post(f"/cycles/{queued}/advise", data={"csrf": csrf_of(page.text)})
+    assert refused.status_code == 409 and "no recommendation to make again" in refused.text
