@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, cast, get_args
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
@@ -43,9 +44,9 @@ def _golden_set(session: SessionDep, name: str) -> GoldenSetPublic | None:
 
 
 @router.get("/golden-sets")
-def list_page(request: Request, session: SessionDep, user: Viewer) -> Response:
+def list_page(request: Request, session: SessionDep, user: Viewer, deleted: str = "") -> Response:
     """Every golden set with its current version."""
-    return render(request, "goldensets.html", {"title": "Golden sets", "user": user,
+    return render(request, "goldensets.html", {"title": "Golden sets", "user": user, "deleted": deleted,
                                                "sets": listing.golden_sets(session).golden_sets})
 
 
@@ -191,6 +192,8 @@ def _set_page(request: Request, session: SessionDep, user: Any, name: str, *, sa
                                               "clusters": len({c.data.get("cluster") for c in cases
                                                                if c.data.get("cluster")}),
                                               "saved": saved, "privacy_levels": get_args(Privacy),
+                                              "set_watches": [watch.name for watch in declare.stored_watches(session)
+                                                              if watch.golden_set == name],
                                               "privacy_error": privacy_error}, status_code=status_code)
 
 
@@ -220,6 +223,17 @@ def set_privacy(request: Request, session: SessionDep, user: Editor, name: str,
                                                        "to": level, "version": golden_set.content_hash})
     session.commit()
     return RedirectResponse(f"/golden-sets/{name}?saved={change.action}", status_code=303)
+
+
+@router.post("/golden-sets/{name}/delete")
+def delete(session: SessionDep, user: Editor, name: str) -> Response:
+    """Soft-delete a golden set no watch uses, as `DELETE /api/v1/golden-sets/{name}` (or `turnout apply
+    --prune`) does: its versions stay, since runs refer to them; applying it again restores it."""
+    declare.delete_golden_set(session, name=name)
+    access.record(session, actor=user.name, token_id=user.token_id, action="golden_set.delete",
+                  target=f"golden_set:{name}")
+    session.commit()
+    return RedirectResponse(f"/golden-sets?deleted={quote(name)}", status_code=303)
 
 
 @router.get("/golden-sets/{name}/diff")

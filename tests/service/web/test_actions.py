@@ -1,6 +1,6 @@
 """The dashboard's writes beyond pause / resume / trigger / upload, through the app on a real database:
 a golden set's privacy class, cancelling a cycle, pinning a run as its model's drift reference, advising
-a cycle again with the current policy. Each needs
+a cycle again with the current policy, deleting a golden set. Each needs
 an editor and the session's CSRF token, and is recorded in the audit log."""
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from evals.config import load_config
 from service.storage import access, advice, catalog
 from service.storage.db import session_scope
 from service.storage.drift_tables import DriftPinRow
+from tests.peers.watch import CASES
 from tests.service.web.conftest import csrf_of, sign_in
+from tests.service.web.xss import jsonl
 
 
 def _actions(action: str) -> list[access.AuditEntryPublic]:
@@ -98,6 +100,7 @@ def test_an_editor_pins_a_run_as_its_models_drift_reference(web: TestClient, sec
     production = min(int(n) for n in re.findall(r'href="/runs/(\d+)"', cycle.text))
     page = web.get(f"/runs/{production}")
     assert "Pin as drift reference of prod" in page.text
+    assert '<option value="lang:fr"' in page.text  # the segment picker lists the cases' tags
     pinned = web.post(f"/runs/{production}/pin", data={"csrf": csrf_of(page.text)})
     assert pinned.status_code == 303 and pinned.headers["location"] == f"/runs/{production}?pinned=true"
     assert "is now the drift reference of prod in qa-watch" in web.get(pinned.headers["location"]).text
@@ -131,3 +134,29 @@ def test_an_editor_advises_a_cycle_again_with_the_current_policy(web: TestClient
     assert entry.target == f"cycle:{cycle_id}"
     refused = web.post(f"/cycles/{queued}/advise", data={"csrf": csrf_of(page.text)})
     assert refused.status_code == 409 and "no recommendation to make again" in refused.text
+
+
+def test_an_editor_deletes_a_golden_set_no_watch_uses(web: TestClient, secrets: dict[str, str],
+                                                      applied: Path) -> None:
+    sign_in(web, secrets["editor"])
+    page = web.get("/golden-sets/qa")
+    csrf = csrf_of(page.text)
+    assert "Used by qa-watch" in page.text and 'action="/golden-sets/qa/delete"' not in page.text
+    refused = web.post("/golden-sets/qa/delete", data={"csrf": csrf})
+    assert refused.status_code == 409 and "used by watch(es) qa-watch" in refused.text
+    made = web.post("/golden-sets/upload", data={"csrf": csrf, "name": "spare", "format": "jsonl",
+                                                 "text": jsonl(CASES[:2])})
+    assert made.status_code == 303
+    page = web.get("/golden-sets/spare")
+    assert 'action="/golden-sets/spare/delete"' in page.text
+    sign_in(web, secrets["viewer"])
+    assert 'action="/golden-sets/spare/delete"' not in web.get("/golden-sets/spare").text
+    assert web.post("/golden-sets/spare/delete", data={"csrf": csrf_of(page.text)}).status_code == 403
+    sign_in(web, secrets["editor"])
+    done = web.post("/golden-sets/spare/delete", data={"csrf": csrf})
+    assert done.status_code == 303 and done.headers["location"] == "/golden-sets?deleted=spare"
+    listed = web.get(done.headers["location"]).text
+    assert "Deleted golden set spare" in listed and 'href="/golden-sets/spare"' not in listed
+    assert web.get("/golden-sets/spare").status_code == 404
+    [entry] = _actions("golden_set.delete")
+    assert entry.target == "golden_set:spare"
