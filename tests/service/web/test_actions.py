@@ -31,7 +31,8 @@ def _versions(html: str) -> list[str]:
 
 
 def test_an_editor_changes_the_privacy_class_as_a_new_version_of_the_same_cases(
-        web: TestClient, secrets: dict[str, str], applied: Path) -> None:
+    web: TestClient, secrets: dict[str, str], applied: Path
+) -> None:
     sign_in(web, secrets["viewer"])
     page = web.get("/golden-sets/qa")
     assert "Privacy internal" in page.text and 'action="/golden-sets/qa/privacy"' not in page.text
@@ -89,8 +90,9 @@ def test_an_editor_cancels_a_queued_cycle_once(web: TestClient, secrets: dict[st
     assert entry.target == f"cycle:{cycle_id}"
 
 
-def test_an_editor_pins_a_run_as_its_models_drift_reference(web: TestClient, secrets: dict[str, str],
-                                                            applied: Path) -> None:
+def test_an_editor_pins_a_run_as_its_models_drift_reference(
+    web: TestClient, secrets: dict[str, str], applied: Path
+) -> None:
     from jobs import pipeline
 
     cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
@@ -111,8 +113,9 @@ def test_an_editor_pins_a_run_as_its_models_drift_reference(web: TestClient, sec
     assert entry.target == f"run:{production}" and entry.detail == {"watch": "qa-watch"}
 
 
-def test_an_editor_advises_a_cycle_again_with_the_current_policy(web: TestClient, secrets: dict[str, str],
-                                                                 applied: Path) -> None:
+def test_an_editor_advises_a_cycle_again_with_the_current_policy(
+    web: TestClient, secrets: dict[str, str], applied: Path
+) -> None:
     from jobs import pipeline
 
     cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
@@ -136,16 +139,16 @@ def test_an_editor_advises_a_cycle_again_with_the_current_policy(web: TestClient
     assert refused.status_code == 409 and "no recommendation to make again" in refused.text
 
 
-def test_an_editor_deletes_a_golden_set_no_watch_uses(web: TestClient, secrets: dict[str, str],
-                                                      applied: Path) -> None:
+def test_an_editor_deletes_a_golden_set_no_watch_uses(web: TestClient, secrets: dict[str, str], applied: Path) -> None:
     sign_in(web, secrets["editor"])
     page = web.get("/golden-sets/qa")
     csrf = csrf_of(page.text)
     assert "Used by qa-watch" in page.text and 'action="/golden-sets/qa/delete"' not in page.text
     refused = web.post("/golden-sets/qa/delete", data={"csrf": csrf})
     assert refused.status_code == 409 and "used by watch(es) qa-watch" in refused.text
-    made = web.post("/golden-sets/upload", data={"csrf": csrf, "name": "spare", "format": "jsonl",
-                                                 "text": jsonl(CASES[:2])})
+    made = web.post(
+        "/golden-sets/upload", data={"csrf": csrf, "name": "spare", "format": "jsonl", "text": jsonl(CASES[:2])}
+    )
     assert made.status_code == 303
     page = web.get("/golden-sets/spare")
     assert 'action="/golden-sets/spare/delete"' in page.text
