@@ -118,11 +118,11 @@ def _listing(text: str, problems: list[upload.Problem]) -> list[tuple[int | None
 
 
 def _form(request: Request, user: Any, *, name: str, existing: GoldenSetPublic | None, text: str, format: str,
-          checked: upload.Checked | None, status_code: int = 200) -> Response:
+          checked: upload.Checked | None, fields: str = "", status_code: int = 200) -> Response:
     problems = checked.problems if checked else []
     return render(request, "upload.html", {
         "title": f"Upload {name}" if name else "Upload a golden set", "user": user, "name": name,
-        "existing": existing, "text": text, "format": format, "formats": upload.UPLOAD_FORMATS,
+        "existing": existing, "text": text, "format": format, "fields": fields, "formats": upload.UPLOAD_FORMATS,
         "problems": problems, "unlocated": [p for p in problems if p.line is None],
         "listing": _listing(text, problems) if problems else []}, status_code=status_code)
 
@@ -131,6 +131,7 @@ def _form(request: Request, user: Any, *, name: str, existing: GoldenSetPublic |
 async def upload_golden_set(request: Request, session: SessionDep, user: Editor,
                             name: Annotated[str, Form()] = "", privacy: Annotated[str, Form()] = "internal",
                             format: Annotated[str, Form()] = "jsonl", text: Annotated[str, Form()] = "",
+                            fields: Annotated[str, Form()] = "",
                             file: Annotated[UploadFile | None, File()] = None) -> Response:
     """Check the upload; store it as the set's new version, or show each problem at its line."""
     name = name.strip()
@@ -142,32 +143,32 @@ async def upload_golden_set(request: Request, session: SessionDep, user: Editor,
         if len(data) > upload.MAX_UPLOAD_BYTES:
             too_big = f"{file.filename} is over {upload.MAX_UPLOAD_BYTES // 2**20} MiB: use `turnout apply`"
             checked = upload.Checked(None, [upload.Problem(None, "file", too_big)])
-            return _form(request, user, name=name, existing=existing, text="", format=chosen, checked=checked,
-                         status_code=422)
+            return _form(request, user, name=name, existing=existing, fields=fields, text="", format=chosen,
+                         checked=checked, status_code=422)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             checked = upload.Checked(None, [upload.Problem(None, "file", f"{file.filename} is not UTF-8 text "
                                                            f"(byte {exc.start}): save it as UTF-8")])
-            return _form(request, user, name=name, existing=existing, text="", format=chosen, checked=checked,
-                         status_code=422)
+            return _form(request, user, name=name, existing=existing, fields=fields, text="", format=chosen,
+                         checked=checked, status_code=422)
         filename = upload.file_name(name or "golden-set", file.filename, chosen)
     level = existing.privacy if existing else privacy
     if level not in ("public", "internal", "confidential"):
         level = "internal"
     checked = upload.check_upload(name=name, privacy=cast(Privacy, level), text=text.replace("\r\n", "\n"),
-                                  format=chosen, filename=filename)
+                                  format=chosen, filename=filename, fields=fields)
     if checked.golden_set is None:
-        return _form(request, user, name=name, existing=existing, text=text, format=chosen, checked=checked,
-                     status_code=422)
+        return _form(request, user, name=name, existing=existing, fields=fields, text=text, format=chosen,
+                     checked=checked, status_code=422)
     golden_set = checked.golden_set
     try:  # stored as `PUT /api/v1/golden-sets/{name}/file` stores it: refused if a watch's policy would break
         change = declare.put_golden_set(session, golden_set=golden_set, source=filename)
     except ConfigError as exc:
         session.rollback()
         checked = upload.Checked(None, [upload.Problem(None, exc.field, exc.reason)])
-        return _form(request, user, name=name, existing=existing, text=text, format=chosen, checked=checked,
-                     status_code=422)
+        return _form(request, user, name=name, existing=existing, fields=fields, text=text, format=chosen,
+                     checked=checked, status_code=422)
     access.record(session, actor=user.name, token_id=user.token_id, action="golden_set.upload",
                   target=f"golden_set:{name}", detail={"action": change.action, "detail": change.detail,
                                                        "version": golden_set.content_hash})

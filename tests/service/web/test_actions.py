@@ -163,3 +163,22 @@ def test_an_editor_deletes_a_golden_set_no_watch_uses(web: TestClient, secrets: 
     assert web.get("/golden-sets/spare").status_code == 404
     [entry] = _actions("golden_set.delete")
     assert entry.target == "golden_set:spare"
+
+
+def test_an_upload_maps_its_columns_as_fields_in_turnout_yaml_does(
+    web: TestClient, secrets: dict[str, str], applied: Path
+) -> None:
+    sign_in(web, secrets["editor"])
+    csrf = csrf_of(web.get("/golden-sets/upload").text)
+    table = "key,question,answer,language\nq1,Capital of Peru?,Lima,en\nq2,Capitale du Chili ?,Santiago,fr\n"
+    form = {"csrf": csrf, "name": "capitals", "format": "csv", "text": table}
+    bad = web.post("/golden-sets/upload", data={**form, "fields": '{"input": "question",'})
+    assert bad.status_code == 422 and "field 'fields': not JSON" in bad.text
+    assert 'value="{&#34;input&#34;: &#34;question&#34;,"' in bad.text  # kept in the form, to fix
+    unmapped = web.post("/golden-sets/upload", data=form)
+    assert unmapped.status_code == 422 and "input" in unmapped.text
+    fields = '{"id": "key", "input": "question", "expected": "answer", "tags": ["language"]}'
+    stored = web.post("/golden-sets/upload", data={**form, "fields": fields})
+    assert stored.status_code == 303 and stored.headers["location"] == "/golden-sets/capitals?saved=created"
+    page = web.get("/golden-sets/capitals").text
+    assert "Capital of Peru?" in page and "Santiago" in page and "language:fr" in page and ">q2<" in page
