@@ -69,13 +69,13 @@ def reference_runs(session: Session, *, run: RunRow, k: int) -> list[RunRow]:
                                                  DriftPinRow.model_id == run.model_id)).first()
     if pin is not None and pin.run_id != run.id:
         return [get_run(session, run_id=pin.run_id)]
-    earlier = session.exec(
-        select(RunRow, CycleRow.golden_set_version_id).join(CycleRow, col(CycleRow.id) == RunRow.cycle_id)
-        .where(CycleRow.watch_id == cycle.watch_id, RunRow.model_id == run.model_id, RunRow.state == "finished",
-               col(RunRow.cycle_id) < run.cycle_id)
-        .order_by(col(RunRow.cycle_id).desc())).all()
-    same = [row for row, version in earlier if version == cycle.golden_set_version_id]
-    chosen = (same or [row for row, _ in earlier])[:k]
+    earlier = (select(RunRow).join(CycleRow, col(CycleRow.id) == RunRow.cycle_id)
+               .where(CycleRow.watch_id == cycle.watch_id, RunRow.model_id == run.model_id, RunRow.state == "finished",
+                      col(RunRow.cycle_id) < run.cycle_id)
+               .order_by(col(RunRow.cycle_id).desc()).limit(k))
+    # Only the k wanted are read (a watch's history holds hundreds of runs of each model).
+    chosen = (session.exec(earlier.where(CycleRow.golden_set_version_id == cycle.golden_set_version_id)).all()
+              or session.exec(earlier).all())
     return list(reversed(chosen))
 
 

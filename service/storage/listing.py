@@ -112,7 +112,8 @@ class RunResultsPagePublic(RunResultsPublic):
     next_cursor: int | None
 
 
-def _watch_public(row: WatchRow) -> WatchPublic:
+def watch_public(row: WatchRow) -> WatchPublic:
+    """A watch row as the API shows it."""
     spec = StoredWatch.model_validate(row.spec)
     return WatchPublic(name=row.name, golden_set=spec.golden_set, production=spec.production,
                        candidates=list(spec.candidates), scorers=list(row.spec.get("scorers", [])),
@@ -122,12 +123,12 @@ def _watch_public(row: WatchRow) -> WatchPublic:
 
 def watches(session: Session) -> WatchesPublic:
     """Every watch that is not deleted."""
-    return WatchesPublic(watches=[_watch_public(row) for row in catalog.list_watches(session)])
+    return WatchesPublic(watches=[watch_public(row) for row in catalog.list_watches(session)])
 
 
 def watch(session: Session, *, name: str) -> WatchPublic:
     """Watch *name*. Raises NotFound when there is none (or it was pruned)."""
-    return _watch_public(live_watch(session, name=name))
+    return watch_public(live_watch(session, name=name))
 
 
 def live_watch(session: Session, *, name: str) -> WatchRow:
@@ -211,10 +212,10 @@ def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, 
     rows = list(session.exec(query).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return CyclePagePublic(cycles=_statuses(session, rows), next_cursor=rows[-1].id if more and rows else None)
+    return CyclePagePublic(cycles=cycle_statuses(session, rows), next_cursor=rows[-1].id if more and rows else None)
 
 
-def _statuses(session: Session, cycles: list[CycleRow]) -> list[CycleStatusPublic]:
+def cycle_statuses(session: Session, cycles: list[CycleRow]) -> list[CycleStatusPublic]:
     """`status.cycle_status` of each cycle, in three queries for the page rather than three per cycle."""
     if not cycles:
         return []

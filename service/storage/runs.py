@@ -125,6 +125,13 @@ def cycle_cases(session: Session, *, cycle_id: int) -> list[CaseItem]:
             for row in rows if row.id is not None]
 
 
+def cycle_tags(session: Session, *, cycle_id: int) -> list[str]:
+    """The tags (segments) of the cases of the golden-set version the cycle pinned, sorted."""
+    cycle = get_cycle(session, cycle_id=cycle_id)
+    rows = session.exec(select(CaseRow.tags).where(CaseRow.version_id == cycle.golden_set_version_id)).all()
+    return sorted({tag for tags in rows for tag in tags})
+
+
 def get_cycle(session: Session, *, cycle_id: int) -> CycleRow:
     cycle = session.get(CycleRow, cycle_id)
     if cycle is None:

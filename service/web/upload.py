@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,13 +46,21 @@ def file_name(name: str, filename: str | None, format: Format) -> str:
     return base if base and base not in (".", "..") else f"{name}{SUFFIX[format]}"
 
 
-def check_upload(*, name: str, privacy: Privacy, text: str, format: Format, filename: str) -> Checked:
-    """Read *text* as golden set *name* in *format*; every problem comes back with its line."""
+def check_upload(*, name: str, privacy: Privacy, text: str, format: Format, filename: str,
+                 fields: str = "") -> Checked:
+    """Read *text* as golden set *name* in *format*, its fields mapped by *fields* (JSON, as `fields:` in
+    turnout.yaml; empty for none); every problem comes back with its line."""
     if not name.strip():
         return Checked(None, [Problem(None, "name", "give the golden set a name")])
+    mapping = None
+    if fields.strip():
+        try:
+            mapping = json.loads(fields)
+        except json.JSONDecodeError as exc:
+            return Checked(None, [Problem(None, "fields", f"not JSON: {exc.msg} (column {exc.colno})")])
     try:
         golden_set, _ = read_golden_file(name=name.strip(), filename=filename, content=text.encode("utf-8"),
-                                         file_format=format, privacy=privacy)
+                                         file_format=format, privacy=privacy, fields=mapping)
     except ConfigProblems as exc:
         problems = [Problem(p.line, p.field, p.reason) for p in exc.problems]
         if exc.more:

@@ -1,17 +1,19 @@
-"""A cycle's page, a run's per-case page (side by side with another run of its cycle), a case's page."""
+"""A cycle's page (and its Cancel button), a run's per-case page (side by side with another run of its cycle,
+and its button to pin it as its model's drift reference), a case's page."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from service.api.deps import RowId, SessionDep
-from service.storage import advice, casepage, runs
+from service.storage import access, advice, casepage, drift, runs
 from service.storage.listing import MAX_ID
 from service.storage.sidebyside import side_by_side
 from service.storage.summary import cycle_summary
-from service.web.auth import Viewer
+from service.web.auth import Editor, Viewer
 from service.web.render import render
 
 router = APIRouter()
@@ -20,11 +22,38 @@ PAGE_SIZE = 25
 
 
 @router.get("/cycles/{cycle_id}")
-def cycle_page(request: Request, session: SessionDep, user: Viewer, cycle_id: RowId) -> Response:
+def cycle_page(request: Request, session: SessionDep, user: Viewer, cycle_id: RowId, advised: bool = False
+               ) -> Response:
     """A cycle's runs: progress, primary score with its interval, latency, cost; its recommendation."""
     summary = cycle_summary(session, cycle_id=cycle_id)
     return render(request, "cycle.html", {"title": f"Cycle {cycle_id}", "user": user, "cycle": summary,
+                                          "advised": advised,
                                           "recommendation": advice.cycle_recommendation(session, cycle_id=cycle_id)})
+
+
+@router.post("/cycles/{cycle_id}/cancel")
+def cancel(session: SessionDep, user: Editor, cycle_id: RowId) -> Response:
+    """Cancel a queued or running cycle, as `turnout cancel` does: runs stop at their next batch."""
+    runs.cancel_cycle(session, cycle_id=cycle_id)
+    access.record(session, actor=user.name, token_id=user.token_id, action="cycle.cancel", target=f"cycle:{cycle_id}")
+    session.commit()
+    return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)
+
+
+@router.post("/cycles/{cycle_id}/advise")
+def advise_again(session: SessionDep, user: Editor, cycle_id: RowId) -> Response:
+    """Advise the cycle again with the watch's current policy and models, from the stored scores, as
+    `turnout advise WATCH --cycle ID --recompute` does (an announcement it changes is alerted as usual)."""
+    from jobs.advice import advise_cycle  # the statistics stack: imported only when asked for
+
+    if advice.cycle_recommendation(session, cycle_id=cycle_id) is None:
+        raise runs.InvalidState(f"cycle {cycle_id} has no recommendation to make again: only a cycle that "
+                                "finished and was analysed has one")
+    advise_cycle(cycle_id, current=True)
+    access.record(session, actor=user.name, token_id=user.token_id, action="recommendation.recompute",
+                  target=f"cycle:{cycle_id}")
+    session.commit()
+    return RedirectResponse(f"/cycles/{cycle_id}?advised=true", status_code=303)
 
 
 def _partner(session: SessionDep, run_id: int) -> int | None:
@@ -38,16 +67,16 @@ def _partner(session: SessionDep, run_id: int) -> int | None:
 
 @router.get("/runs/{run_id}")
 def run_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId, segment: str = "",
-             failed: bool = False, changed: bool = False,
+             failed: bool = False, changed: bool = False, pinned: bool = False,
              cursor: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> Response:
     """Per-case answers of every model of the run's cycle side by side, with scores and why, filtered and paged."""
     run = runs.get_run(session, run_id=run_id)
     page = side_by_side(session, run.cycle_id, segment=segment or None, failed_only=failed, changed_only=changed,
                         cursor=cursor, limit=PAGE_SIZE)
-    cycle = cycle_summary(session, cycle_id=run.cycle_id)
-    tags = sorted({tag for r in cycle.runs for tag in r.segments})
     return render(request, "run.html", {
-        "title": f"Run {run_id}", "user": user, "run": run, "page": page, "cycle": cycle, "tags": tags,
+        "title": f"Run {run_id}", "user": user, "run": run, "page": page, "pinned": pinned,
+        "model": runs.model_names(session, [run]).get(run.model_id, ""),
+        "tags": runs.cycle_tags(session, cycle_id=run.cycle_id),
         "segment": segment, "failed": failed, "changed": changed, "cursor": cursor,
         "has_reference": any(ref is not None for ref in page.reference_run_ids.values())})
 
@@ -64,3 +93,15 @@ def case_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId
     return render(request, "case.html", {
         "title": f"Case {case_id}", "user": user, "run": run, "detail": detail, "model": names.get(run.model_id),
         "other_model": names.get(other_run.model_id) if other_run else None, "other": other})
+
+
+@router.post("/runs/{run_id}/pin")
+def pin(session: SessionDep, user: Editor, run_id: RowId) -> Response:
+    """Pin the run as its model's drift reference in its watch, as `turnout drift WATCH --pin RUN_ID` does."""
+    run = runs.get_run(session, run_id=run_id)
+    watch = runs.recipe(runs.get_cycle(session, cycle_id=run.cycle_id)).watch.name
+    drift.pin_reference(session, watch_name=watch, run_id=run_id)
+    access.record(session, actor=user.name, token_id=user.token_id, action="drift.pin", target=f"run:{run_id}",
+                  detail={"watch": watch})
+    session.commit()
+    return RedirectResponse(f"/runs/{run_id}?pinned=true", status_code=303)

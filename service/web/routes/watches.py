@@ -9,12 +9,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from service.api.deps import SessionDep
-from service.storage import access, advice, catalog, history, listing, runs
+from service.storage import access, catalog, history, listing, runs
 from service.storage.listing import WatchPublic
 from service.storage.metrics import run_metrics
-from service.storage.public import CycleStatusPublic, RecommendationPublic
-from service.storage.runs import NotFound
-from service.storage.series import SERIES_LIMIT, MetricSeriesPublic, metric_series
+from service.storage.overview import VerdictPublic, watches_overview
+from service.storage.public import CycleStatusPublic
+from service.storage.series import MetricSeriesPublic, metric_series
 from service.web import charts
 from service.web.auth import Editor, Viewer
 from service.web.costchart import break_even_chart
@@ -33,7 +33,7 @@ class WatchLine:
     """One row of the overview."""
 
     watch: WatchPublic
-    recommendation: RecommendationPublic | None
+    recommendation: VerdictPublic | None
     last_cycle: CycleStatusPublic | None
     next_cycle: datetime | None
     sparkline: str | None
@@ -50,27 +50,15 @@ def next_cycle(watch: WatchPublic, *, now: datetime) -> datetime | None:
     return fire.astimezone(UTC) if fire is not None else None
 
 
-def latest_recommendation(session: SessionDep, name: str) -> RecommendationPublic | None:
-    try:
-        return advice.recommendation(session, watch_name=name)
-    except NotFound:
-        return None
-
-
 @router.get("/")
 def overview(request: Request, session: SessionDep, user: Viewer) -> Response:
     """Every watch: verdict and main reason, last and next cycle, score sparkline, cost this month."""
     now = datetime.now(UTC)
     month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    lines = []
-    for watch in listing.watches(session).watches:
-        cycles = listing.cycle_page(session, limit=1, watch=watch.name).cycles
-        scores = metric_series(session, watch.name, model=watch.production, limit=SPARK_POINTS).points
-        spent = metric_series(session, watch.name, since=month, limit=SERIES_LIMIT).points
-        lines.append(WatchLine(watch=watch, recommendation=latest_recommendation(session, watch.name),
-                               last_cycle=cycles[0] if cycles else None, next_cycle=next_cycle(watch, now=now),
-                               sparkline=charts.sparkline([point.score for point in scores]),
-                               cost_month=sum(point.cost_usd for point in spent)))
+    lines = [WatchLine(watch=item.watch, recommendation=item.recommendation, last_cycle=item.last_cycle,
+                       next_cycle=next_cycle(item.watch, now=now), sparkline=charts.sparkline(item.scores),
+                       cost_month=item.cost_since_usd)
+             for item in watches_overview(session, since=month, points=SPARK_POINTS).watches]
     return render(request, "overview.html", {"title": "Watches", "user": user, "lines": lines})
 
 
