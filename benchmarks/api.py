@@ -1,16 +1,18 @@
 """The read API under an open-loop load, on two years of stored history.
 
 Seeds a throwaway PostgreSQL database (`benchmarks/seed.py`: 20 watches x 730 daily cycles x 2 models x
-35 cases = 1,022,000 completions, each scored), serves it with uvicorn in a process of its own, and sends
-50 requests/s from a load generator in another process for 30 s: a third each of the run list
-(`/cycles?watch=`), run detail with its first page of cases (`/runs/{id}`) and the metrics time series
-(`/watches/{name}/metrics?model=`). Latency is measured from each request's scheduled start, so a slow
-server is not hidden by a load that waits for it. Prints p50/p95/p99 per endpoint (target: p95 <= 100 ms)
+35 cases = 1,022,000 completions, each scored), serves it as `turnout api --workers N` does (a process of
+its own), and sends 50 requests/s from a load generator in another process for 30 s: a third each of the
+run list (`/cycles?watch=`), run detail with its first page of cases (`/runs/{id}`) and the metrics time
+series (`/watches/{name}/metrics?model=`). Latency is measured from each request's scheduled start, so a
+slow server is not hidden by a load that waits for it. Prints p50/p95/p99 per endpoint (target: p95 <=
+100 ms), the CPU each endpoint costs per request (the same app in this process, one request at a time),
 and the query plans (EXPLAIN ANALYZE) of the slowest endpoint's statements.
 
     python benchmarks/api.py                      # seed, measure, drop the database
     python benchmarks/api.py --keep               # keep the seeded database (its URL is printed)
     python benchmarks/api.py --database-url URL   # measure a database seeded before
+    python benchmarks/api.py --workers 1          # serve from one process
 """
 
 from __future__ import annotations
@@ -106,6 +108,34 @@ def _load(base: str, token: str, targets: dict[str, list[str]], rate: float, dur
     out.send(asyncio.run(run()))
 
 
+def _cpu_per_request(token: str, targets: dict[str, list[str]], n: int) -> dict[str, tuple[float, float]]:
+    """The median and the least CPU ms per request of each endpoint over batches of 10 requests, served one at
+    a time in this process by the app `turnout api` serves (through httpx's ASGITransport: no sockets; the
+    server's threads count in this process's CPU, PostgreSQL's own CPU does not). On a shared machine the
+    least is the figure other processes disturb least."""
+    from service.web.app import create_app
+
+    app = create_app()
+
+    async def run() -> dict[str, tuple[float, float]]:
+        batches: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            for name in ENDPOINTS:  # warm up: imports, compiled statements, the pool's connections
+                for path in targets[name][-3:]:
+                    assert (await client.get(path)).status_code == 200, path
+            for start in range(0, n, 10):  # endpoints in turn, so a busy moment hits all of them alike
+                for name in ENDPOINTS:
+                    paths = targets[name]
+                    cpu = time.process_time()
+                    for i in range(start, start + 10):
+                        assert (await client.get(paths[i % len(paths)])).status_code == 200, paths[i % len(paths)]
+                    batches[name].append((time.process_time() - cpu) * 1000 / 10)
+        return {name: (statistics.median(values), min(values)) for name, values in batches.items()}
+
+    return asyncio.run(run())
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -147,14 +177,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
     parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load")
+    parser.add_argument("--workers", type=int, default=2, help="server processes (`turnout api --workers N`)")
+    parser.add_argument("--cpu-requests", type=int, default=100, help="requests per endpoint for the CPU figures")
     args = parser.parse_args()
     url = seeded(args.database_url)
     port = _free_port()
     token = _token(url)
     targets = _targets(url)
     env = {**os.environ, "TURNOUT_DATABASE_URL": url, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
-                               "--port", str(port), "--log-level", "warning"], env=env)
+    server = subprocess.Popen([sys.executable, "-m", "service.cli.main", "api", "--port", str(port),
+                               "--workers", str(args.workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -167,6 +199,7 @@ def main() -> None:
         for name in ENDPOINTS:  # warm up: first requests import and compile what the others reuse
             for path in targets[name][:5]:
                 assert httpx.get(base + path, headers=headers, timeout=30).status_code == 200, path
+        print(f"load average (1, 5, 15 min) before the load: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
         receive, send = multiprocessing.get_context("spawn").Pipe(duplex=False)
         load = multiprocessing.get_context("spawn").Process(
             target=_load, args=(base, token, targets, args.rate, args.duration, send))
@@ -181,7 +214,7 @@ def main() -> None:
             server.kill()
             server.wait()
     failures = dict(zip(ENDPOINTS, results.pop("_failures"), strict=True))
-    print(f"\nopen loop, {args.rate:g} requests/s for {args.duration:g} s (uvicorn, 1 process); "
+    print(f"\nopen loop, {args.rate:g} requests/s for {args.duration:g} s (`turnout api --workers {args.workers}`); "
           "ms from each request's scheduled start")
     print(f"{'endpoint':<16}{'n':>6}{'p50':>9}{'p95':>9}{'p99':>9}{'mean':>9}{'non-200':>9}")
     for name in ENDPOINTS:
@@ -191,6 +224,13 @@ def main() -> None:
     everything = [value for values in results.values() for value in values]
     print(f"{'all':<16}{len(everything):>6}{_percentile(everything, 50):>9.1f}{_percentile(everything, 95):>9.1f}"
           f"{_percentile(everything, 99):>9.1f}{statistics.fmean(everything):>9.1f}")
+    cpu = _cpu_per_request(token, targets, args.cpu_requests)
+    print(f"\nCPU ms per request in this process, {args.cpu_requests} requests per endpoint one at a time, "
+          "over batches of 10 (the server's share)")
+    print(f"{'endpoint':<16}{'median':>9}{'least':>9}")
+    for name in ENDPOINTS:
+        print(f"{name:<16}{cpu[name][0]:>9.2f}{cpu[name][1]:>9.2f}")
+    print(f"load average (1, 5, 15 min) now: {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
     slowest = max(ENDPOINTS, key=lambda name: _percentile(results[name], 95))
     print(f"\nslowest at p95: {slowest}; its statements, slowest first:")
     _explain(url, _call(slowest, targets[slowest][0]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, status
@@ -45,10 +45,10 @@ def current_token(session: SessionDep,
 CurrentToken = Annotated[ApiTokenRow, Depends(current_token)]
 
 
-def require(role: AccessRole) -> Callable[[ApiTokenRow], ApiTokenRow]:
+def require(role: AccessRole) -> Callable[[ApiTokenRow], Awaitable[ApiTokenRow]]:
     """A dependency that lets through tokens whose role is at least *role*, and answers 403 to others."""
 
-    def check(token: CurrentToken) -> ApiTokenRow:
+    async def check(token: CurrentToken) -> ApiTokenRow:  # no I/O: run on the loop, not in a thread
         if not access.role_allows(token.role, needed=role):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"token '{token.name}' has role {token.role}; this needs {role} or above")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.broker import QueueCollector
 from service.storage.db import session_scope
@@ -52,6 +53,34 @@ class WorkCollector(Collector):
         yield errors
 
 
+class _RequestMetrics:
+    """Counts and times every request by route template and status, as plain ASGI: Starlette's
+    `BaseHTTPMiddleware` would run each request's app in a task of its own, behind memory streams."""
+
+    def __init__(self, app: ASGIApp, *, requests: Counter, durations: Histogram) -> None:
+        self.app, self.requests, self.durations = app, requests, durations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers when the app raises before starting its response
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")  # the template: bounded label values
+            self.requests.labels(scope["method"], route, str(status)).inc()
+            self.durations.labels(scope["method"], route).observe(time.perf_counter() - started)
+
+
 def install(app: FastAPI) -> None:
     """Serve `/metrics` on *app* from a registry of its own (an app per test, no global state)."""
     registry = CollectorRegistry()
@@ -62,14 +91,7 @@ def install(app: FastAPI) -> None:
     durations = Histogram("turnout_api_request_seconds", "API request durations", ["method", "route"],
                           registry=registry)
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")  # the template: bounded label values
-        requests.labels(request.method, route, str(response.status_code)).inc()
-        durations.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
+    app.add_middleware(_RequestMetrics, requests=requests, durations=durations)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     api = command("api", ops.cmd_api, "serve the REST API (needs turnout[api])")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=ops.worker_count, default=1, metavar="N",
+                     help="serve from N processes sharing the port (default: 1; about one per core)")
 
     tokens.add_commands(commands)
     demo.add_command(commands)

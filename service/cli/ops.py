@@ -123,19 +123,35 @@ def embedded(*, concurrency: int, log: bool = True) -> Iterator[Scheduler]:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    serve_api(args.host, args.port, threading.Event())
+    serve_api(args.host, args.port, threading.Event(), workers=args.workers)
     return 0
 
 
-def serve_api(host: str, port: int, stopped: threading.Event) -> None:
-    """Serve the API app (`API_FACTORY`) with uvicorn until Ctrl-C; *stopped* is set when it ends."""
+def worker_count(text: str) -> int:
+    """`--workers`: a whole number of processes, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs at least 1 process, got {value}")
+    return value
+
+
+def serve_api(host: str, port: int, stopped: threading.Event, *, workers: int = 1) -> None:
+    """Serve the API app (`API_FACTORY`) with uvicorn until Ctrl-C; *stopped* is set when it ends.
+
+    With *workers* above 1, uvicorn's supervisor starts that many processes, each with its own event loop
+    and database pool, accepting on one socket (it must then run in the main thread, as `turnout api` does).
+    """
     try:
         import fastapi  # noqa: F401 - only checks that the web stack is installed
         import uvicorn
     except ImportError:
         raise SystemExit("error: the API needs the web stack: pip install 'turnout[api]'") from None
     # The API is named as a process entry point, not imported: service.cli and service.api are siblings.
-    uvicorn.run(API_FACTORY, factory=True, host=host, port=port, log_level="warning")  # handles Ctrl-C itself
+    uvicorn.run(API_FACTORY, factory=True, host=host, port=port, workers=workers,  # handles Ctrl-C itself
+                log_level="warning")
     stopped.set()
 
 

@@ -6,7 +6,7 @@ A version is named by its content hash, a prefix of it (at least 8 characters, a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
@@ -46,6 +46,13 @@ class CasesPagePublic(_Public):
     next_cursor: int | None
 
 
+class GoldenSetPagePublic(GoldenSetPublic):
+    """A golden set with one page of its versions, newest first; pass `next_cursor` as `cursor` for the
+    older ones (None: no more)."""
+
+    next_cursor: int | None
+
+
 class CaseRefPublic(_Public):
     """A case added or removed: its id and content hash."""
 
@@ -73,6 +80,21 @@ class GoldenSetDiffPublic(_Public):
     unchanged: int
 
 
+class GoldenSetDiffPagePublic(GoldenSetDiffPublic):
+    """One page of what *head* changes against *base*: at most `limit` cases in all, first those of *head*
+    (added or changed) in its order, then those *base* had (removed) in its order; `n_added`, `n_removed`
+    and `n_changed` count the whole difference. Pass `next_cursor` as `cursor` for the next page (None: no
+    more); versions never change, so a cursor stays valid."""
+
+    n_added: int
+    n_removed: int
+    n_changed: int
+    next_cursor: int | None
+
+
+DiffKind = Literal["added", "removed", "changed"]
+
+
 def live_golden_set(session: Session, *, name: str) -> GoldenSetRow:
     """The row of golden set *name*. Raises NotFound when there is none (or it was deleted)."""
     row = session.exec(select(GoldenSetRow).where(GoldenSetRow.name == name,
@@ -95,6 +117,23 @@ def golden_set(session: Session, *, name: str) -> GoldenSetPublic:
                             .order_by(col(GoldenSetVersionRow.id).desc())).all()
     return GoldenSetPublic(name=row.name, privacy=row.privacy, source=row.source,
                            versions=[_version_public(row, version) for version in versions])
+
+
+def versions_page(session: Session, *, name: str, limit: int = 50, cursor: int | None = None
+                  ) -> GoldenSetPagePublic:
+    """Golden set *name* with *limit* of its versions, newest first, older than *cursor* (a previous
+    `next_cursor`). Raises NotFound when there is no such golden set."""
+    row = live_golden_set(session, name=name)
+    limit = min(limit, MAX_PAGE)
+    query = select(GoldenSetVersionRow).where(GoldenSetVersionRow.golden_set_id == row.id)
+    if cursor is not None:
+        query = query.where(col(GoldenSetVersionRow.id) < cursor)
+    versions = list(session.exec(query.order_by(col(GoldenSetVersionRow.id).desc()).limit(limit + 1)).all())
+    more = len(versions) > limit
+    versions = versions[:limit]
+    return GoldenSetPagePublic(name=row.name, privacy=row.privacy, source=row.source,
+                               versions=[_version_public(row, version) for version in versions],
+                               next_cursor=versions[-1].id if more and versions else None)
 
 
 def find_version(session: Session, row: GoldenSetRow, *, version: str, field: str = "version"
@@ -155,19 +194,52 @@ def diff(session: Session, *, name: str, base: str, head: str = CURRENT) -> Gold
 
     Added and removed cases are listed in the order of the version that has them.
     """
+    row, pair, entries, unchanged = _difference(session, name=name, base=base, head=head)
+    return GoldenSetDiffPublic(golden_set=row.name, base=pair[0].content_hash, head=pair[1].content_hash,
+                               unchanged=unchanged, **_by_kind(entries))
+
+
+def diff_page(session: Session, *, name: str, base: str, head: str = CURRENT, limit: int = 100, cursor: int = 0
+              ) -> GoldenSetDiffPagePublic:
+    """One page of `diff`: *limit* differing cases from the *cursor*-th on (a previous `next_cursor`),
+    those of *head* in its order, then the removed ones in *base*'s order."""
+    row, pair, entries, unchanged = _difference(session, name=name, base=base, head=head)
+    limit = min(limit, MAX_PAGE)
+    counts = {kind: sum(1 for entry in entries if entry[0] == kind) for kind in ("added", "removed", "changed")}
+    return GoldenSetDiffPagePublic(
+        golden_set=row.name, base=pair[0].content_hash, head=pair[1].content_hash, unchanged=unchanged,
+        **_by_kind(entries[cursor:cursor + limit]), n_added=counts["added"], n_removed=counts["removed"],
+        n_changed=counts["changed"], next_cursor=cursor + limit if cursor + limit < len(entries) else None)
+
+
+_Entry = tuple[DiffKind, str, str, str]
+"""One differing case: its kind, id, content hash in *base* and in *head* ("" where it is not)."""
+
+
+def _difference(session: Session, *, name: str, base: str, head: str
+                ) -> tuple[GoldenSetRow, tuple[GoldenSetVersionRow, GoldenSetVersionRow], list[_Entry], int]:
+    """The golden set, its versions *base* and *head*, the differing cases (those of *head* in its order,
+    then the removed ones in *base*'s) and how many are unchanged."""
     row = live_golden_set(session, name=name)
-    versions = {key: find_version(session, row, version=value, field=key)
-                for key, value in (("base", base), ("head", head))}
+    pair = (find_version(session, row, version=base, field="base"),
+            find_version(session, row, version=head, field="head"))
 
     def cases(version: GoldenSetVersionRow) -> dict[str, str]:
         return dict(session.exec(select(CaseRow.case_key, CaseRow.content_hash).where(
             CaseRow.version_id == version.id).order_by(col(CaseRow.position))).all())
 
-    before, after = cases(versions["base"]), cases(versions["head"])
-    return GoldenSetDiffPublic(
-        golden_set=row.name, base=versions["base"].content_hash, head=versions["head"].content_hash,
-        added=[CaseRefPublic(id=key, content_hash=value) for key, value in after.items() if key not in before],
-        removed=[CaseRefPublic(id=key, content_hash=value) for key, value in before.items() if key not in after],
-        changed=[CaseChangePublic(id=key, base_hash=before[key], head_hash=value)
-                 for key, value in after.items() if key in before and before[key] != value],
-        unchanged=sum(1 for key, value in after.items() if before.get(key) == value))
+    before, after = cases(pair[0]), cases(pair[1])
+    entries: list[_Entry] = [("added", key, "", value) if key not in before else ("changed", key, before[key], value)
+                             for key, value in after.items() if before.get(key) != value]
+    entries += [("removed", key, value, "") for key, value in before.items() if key not in after]
+    unchanged = sum(1 for key, value in after.items() if before.get(key) == value)
+    return row, pair, entries, unchanged
+
+
+def _by_kind(entries: list[_Entry]) -> dict[str, Any]:
+    return {"added": [CaseRefPublic(id=key, content_hash=head) for kind, key, _, head in entries
+                      if kind == "added"],
+            "removed": [CaseRefPublic(id=key, content_hash=base) for kind, key, base, _ in entries
+                        if kind == "removed"],
+            "changed": [CaseChangePublic(id=key, base_hash=base, head_hash=head)
+                        for kind, key, base, head in entries if kind == "changed"]}

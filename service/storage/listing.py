@@ -6,16 +6,16 @@ CLI and the API call these same functions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from evals.recipe import StoredWatch
-from service.storage import catalog, runs
+from service.storage import catalog
 from service.storage.public import CycleStatusPublic, IsoDatetime, RunProgressPublic, RunResultsPublic
 from service.storage.results import run_results
 from service.storage.runs import NotFound
@@ -193,15 +193,15 @@ def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, 
         until: Only cycles made before this time.
     """
     limit = min(limit, MAX_PAGE)
-    # The recipe (the whole watch as it was) is not part of a status: it is left unread.
-    query = (select(CycleRow).options(defer(cast(Any, CycleRow.recipe)))
+    # Columns rather than rows: a page is read, never changed (and the recipe is not part of a status).
+    query = (sa.select(*(col(getattr(CycleRow, name)) for name in _CYCLE_FIELDS))
              .order_by(col(CycleRow.id).desc()).limit(limit + 1))
     if cursor is not None:
         query = query.where(col(CycleRow.id) < cursor)
     if watch is not None:
-        query = query.join(WatchRow, col(WatchRow.id) == CycleRow.watch_id).where(WatchRow.name == watch)
+        query = query.join(WatchRow, col(WatchRow.id) == CycleRow.watch_id).where(col(WatchRow.name) == watch)
     if state is not None:
-        query = query.where(CycleRow.state == state)
+        query = query.where(col(CycleRow.state) == state)
     if model is not None:
         query = query.where(sa.exists().where(col(RunRow.cycle_id) == CycleRow.id, col(ModelRow.id) == RunRow.model_id,
                                               col(ModelRow.name) == model))
@@ -209,33 +209,37 @@ def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, 
         query = query.where(col(CycleRow.created_at) >= _utc(since))
     if until is not None:
         query = query.where(col(CycleRow.created_at) < _utc(until))
-    rows = list(session.exec(query).all())
+    rows = list(session.execute(query).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return CyclePagePublic(cycles=cycle_statuses(session, rows), next_cursor=rows[-1].id if more and rows else None)
 
 
-def cycle_statuses(session: Session, cycles: list[CycleRow]) -> list[CycleStatusPublic]:
+_CYCLE_FIELDS = ("id", "watch_id", "state", "step", "reason", "failure_kind", "trigger", "scheduled_for", "created_at")
+_RUN_FIELDS = ("id", "cycle_id", "model_id", "role", "state", "n_done", "n_total", "n_errors")
+
+
+def cycle_statuses(session: Session, cycles: Sequence[CycleRow | sa.Row[Any]]) -> list[CycleStatusPublic]:
     """`status.cycle_status` of each cycle, in three queries for the page rather than three per cycle."""
     if not cycles:
         return []
-    cycle_runs: dict[int, list[RunRow]] = {}
-    all_runs = list(session.exec(select(RunRow).options(defer(cast(Any, RunRow.model_spec)))
-                                 .where(col(RunRow.cycle_id).in_([c.id for c in cycles]))
-                                 .order_by(col(RunRow.id))).all())
+    cycle_runs: dict[int, list[sa.Row[Any]]] = {}
+    all_runs = session.execute(sa.select(*(col(getattr(RunRow, name)) for name in _RUN_FIELDS))
+                               .where(col(RunRow.cycle_id).in_([c.id for c in cycles])).order_by(col(RunRow.id))).all()
     for run in all_runs:
         cycle_runs.setdefault(run.cycle_id, []).append(run)
-    names = runs.model_names(session, all_runs)
-    watch_names = dict(session.exec(select(WatchRow.id, WatchRow.name).where(
+    names = dict(session.execute(sa.select(col(ModelRow.id), col(ModelRow.name)).where(
+        col(ModelRow.id).in_({run.model_id for run in all_runs}))).all())
+    watch_names = dict(session.execute(sa.select(col(WatchRow.id), col(WatchRow.name)).where(
         col(WatchRow.id).in_({c.watch_id for c in cycles}))).all())
     return [CycleStatusPublic.model_validate({
         "cycle_id": cycle.id, "watch": watch_names.get(cycle.watch_id, ""), "state": cycle.state, "step": cycle.step,
         "reason": cycle.reason, "failure_kind": cycle.failure_kind, "trigger": cycle.trigger,
         "scheduled_for": cycle.scheduled_for, "created_at": cycle.created_at,
-        "runs": [RunProgressPublic(run_id=run.id or 0, model=names[run.model_id], role=cast(Role, run.role),
+        "runs": [RunProgressPublic(run_id=run.id, model=names[run.model_id], role=cast(Role, run.role),
                                    state=cast(State, run.state), done=run.n_done, total=run.n_total,
                                    errors=run.n_errors)
-                 for run in sorted(cycle_runs.get(cycle.id or 0, []), key=lambda run: run.role != "production")]})
+                 for run in sorted(cycle_runs.get(cycle.id, []), key=lambda run: run.role != "production")]})
         for cycle in cycles]
 
 

@@ -146,27 +146,34 @@ def add_judge_cost(session: Session, *, cycle_id: int, cost_usd: float) -> None:
                     .values(cost_usd=col(CycleRow.cost_usd) + cost_usd))
 
 
+_RESULT_FIELDS = ("id", "output", "error", "attempts", "retried", "latency_ms", "ttft_ms", "input_tokens",
+                  "output_tokens", "cost_usd", "repetition", "tokens_estimated")
+"""What a run's results show of each completion."""
+
+
 def run_results(session: Session, *, run_id: int, offset: int = 0, limit: int | None = None) -> RunResultsPublic:
     """A run with, per case, the completion and its scores by scorer key, in golden-set order;
     *offset* and *limit* select one page of the cases (default: all of them)."""
     run = get_run(session, run_id=run_id)
-    rows = session.exec(select(CompletionRow, CaseRow).join(CaseRow, col(CaseRow.id) == CompletionRow.golden_case_id)
-                        .where(CompletionRow.run_id == run_id)
-                        .order_by(col(CaseRow.position), col(CompletionRow.repetition))
-                        .offset(offset).limit(limit)).all()
+    # Columns rather than rows: a page is read, never changed, and the case's data is not part of it.
+    rows = session.execute(select(CaseRow.case_key, *(col(getattr(CompletionRow, name)) for name in _RESULT_FIELDS))
+                           .join(CaseRow, col(CaseRow.id) == CompletionRow.golden_case_id)
+                           .where(CompletionRow.run_id == run_id)
+                           .order_by(col(CaseRow.position), col(CompletionRow.repetition))
+                           .offset(offset).limit(limit)).all()
     scores: dict[int, dict[str, float | None]] = {}
-    query = (select(ScoreRow).join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
+    query = (select(ScoreRow.completion_id, ScoreRow.scorer_key, ScoreRow.value)
+             .join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
              .where(CompletionRow.run_id == run_id))
     if limit is not None:  # one page: only its completions' scores
-        query = query.where(col(ScoreRow.completion_id).in_([completion.id for completion, _ in rows]))
-    for score in session.exec(query).all():
-        scores.setdefault(score.completion_id, {})[score.scorer_key] = score.value
+        query = query.where(col(ScoreRow.completion_id).in_([row.id for row in rows]))
+    for completion_id, scorer_key, value in session.exec(query).all():
+        scores.setdefault(completion_id, {})[scorer_key] = value
     cases = [CaseResultPublic(
-        case_id=case.case_key, output=completion.output, error=completion.error, attempts=completion.attempts,
-        retried=completion.retried, latency_ms=completion.latency_ms, ttft_ms=completion.ttft_ms,
-        input_tokens=completion.input_tokens, output_tokens=completion.output_tokens, cost_usd=completion.cost_usd,
-        scores=scores.get(completion.id or 0, {}), repetition=completion.repetition if run.repeat > 1 else None,
-        tokens_estimated=True if completion.tokens_estimated else None) for completion, case in rows]
+        case_id=row.case_key, output=row.output, error=row.error, attempts=row.attempts, retried=row.retried,
+        latency_ms=row.latency_ms, ttft_ms=row.ttft_ms, input_tokens=row.input_tokens, output_tokens=row.output_tokens,
+        cost_usd=row.cost_usd, scores=scores.get(row.id, {}), repetition=row.repetition if run.repeat > 1 else None,
+        tokens_estimated=True if row.tokens_estimated else None) for row in rows]
     return RunResultsPublic.model_validate({"run_id": run.id, "model": model_names(session, [run])[run.model_id],
                                             "simulated": run.model_spec.get("kind") == "sim", "role": run.role,
                                             "state": run.state, "cases": cases,

@@ -22,14 +22,14 @@ from evals.config import read_golden_set
 from evals.errors import ConfigError, ConfigProblems
 from evals.goldensets import Format
 from service.api.bundle import MAX_BUNDLE_BYTES
-from service.api.deps import EditorToken, SessionDep, require
+from service.api.deps import Cursor, EditorToken, SessionDep, require
 from service.api.errors import problem_responses
 from service.api.golden_file import golden_set_decl, read_golden_file
 from service.api.routes.writes import ALLOW_UNSUPPORTED_HELP, ChangePublic
 from service.storage import access, declare
 from service.storage import golden_sets as store
-from service.storage.golden_sets import VERSION_PATTERN, CasesPagePublic, GoldenSetDiffPublic
-from service.storage.listing import MAX_ID, MAX_PAGE, GoldenSetPublic, GoldenSetVersionPublic
+from service.storage.golden_sets import VERSION_PATTERN, CasesPagePublic, GoldenSetDiffPagePublic, GoldenSetPagePublic
+from service.storage.listing import MAX_ID, MAX_PAGE, GoldenSetVersionPublic
 
 NAME_MAX = 200
 """The longest name the name columns hold."""
@@ -45,6 +45,8 @@ FIELDS_HELP = ('JSON: which column (CSV) or key (JSONL) is each case field, as `
                '{"input": "question", "expected": "answer", "tags": ["language"]}')
 AllowUnsupported = Annotated[bool, Query(description=ALLOW_UNSUPPORTED_HELP)]
 DryRun = Annotated[bool, Query(description="check and answer what would change; store nothing")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")]
+Position = Annotated[int, Query(ge=0, le=MAX_ID, description="`next_cursor` of the previous page")]
 
 
 class GoldenSetCases(BaseModel):
@@ -66,11 +68,11 @@ class GoldenSetChangePublic(ChangePublic):
     """What `turnout apply` would tell: generated ids, asserts imported as unscorable."""
 
 
-@router.get("/golden-sets/{name}", response_model=GoldenSetPublic, dependencies=viewer,
+@router.get("/golden-sets/{name}", response_model=GoldenSetPagePublic, dependencies=viewer,
             responses=problem_responses(404))
-def get_golden_set(session: SessionDep, name: str) -> GoldenSetPublic:
-    """A golden set with its versions (content hash, case count, first use), newest first."""
-    return store.golden_set(session, name=name)
+def get_golden_set(session: SessionDep, name: str, limit: Limit = 50, cursor: Cursor = None) -> GoldenSetPagePublic:
+    """A golden set with a page of its versions (content hash, case count, first use), newest first."""
+    return store.versions_page(session, name=name, limit=limit, cursor=cursor)
 
 
 @router.get("/golden-sets/{name}/versions/{version}/cases", response_model=CasesPagePublic, dependencies=viewer,
@@ -79,18 +81,18 @@ def list_cases(session: SessionDep, name: str,
                version: VersionPath,
                tag: Annotated[list[str] | None, Query(description="only cases carrying this tag; repeat for all "
                                                                   "of several")] = None,
-               limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")] = 100,
-               cursor: Annotated[int, Query(ge=0, le=MAX_ID, description="`next_cursor` of the previous page")] = 0,
-               ) -> CasesPagePublic:
+               limit: Limit = 100, cursor: Position = 0) -> CasesPagePublic:
     """The cases of one version in golden-set order, a page at a time."""
     return store.cases_page(session, name=name, version=version, tags=tag, limit=limit, cursor=cursor)
 
 
-@router.get("/golden-sets/{name}/diff", response_model=GoldenSetDiffPublic, dependencies=viewer,
+@router.get("/golden-sets/{name}/diff", response_model=GoldenSetDiffPagePublic, dependencies=viewer,
             responses=problem_responses(404))
-def diff_versions(session: SessionDep, name: str, base: Version, head: Version = "current") -> GoldenSetDiffPublic:
-    """Cases added, removed and changed from version *base* to version *head*, by case id and content hash."""
-    return store.diff(session, name=name, base=base, head=head)
+def diff_versions(session: SessionDep, name: str, base: Version, head: Version = "current", limit: Limit = 100,
+                  cursor: Position = 0) -> GoldenSetDiffPagePublic:
+    """Cases added, removed and changed from version *base* to version *head*, by case id and content hash,
+    a page at a time: *head*'s cases (added, changed) in its order, then the removed ones in *base*'s."""
+    return store.diff_page(session, name=name, base=base, head=head, limit=limit, cursor=cursor)
 
 
 @router.put("/golden-sets/{name}", response_model=GoldenSetChangePublic, responses=problem_responses(409))

@@ -184,6 +184,44 @@ def test_versions_diff_and_cases_by_tag_a_page_at_a_time(client: TestClient, tok
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
+def test_versions_and_the_diff_come_a_page_at_a_time(client: TestClient, tokens: dict[str, str]) -> None:
+    viewer = auth(tokens, "viewer")
+    paris, rome, fr, broken = CASES
+    made = [put_cases(client, tokens, cases).json()["version"]["content_hash"] for cases in (
+        [paris, rome, fr, broken],
+        [paris, rome, fr],
+        [{**paris, "expected": "Paris!"}, {**rome, "expected": "Roma"}, fr, {"id": "madrid", "input": "Capital?"},
+         {"id": "oslo", "input": "Capital of Norway?"}])]
+    # versions newest first, two at a time
+    first = client.get("/api/v1/golden-sets/qa", params={"limit": 2}, headers=viewer).json()
+    assert [v["content_hash"] for v in first["versions"]] == made[:0:-1] and first["next_cursor"] is not None
+    assert [v["current"] for v in first["versions"]] == [True, False]
+    rest = client.get("/api/v1/golden-sets/qa", params={"limit": 2, "cursor": first["next_cursor"]},
+                      headers=viewer).json()
+    assert [v["content_hash"] for v in rest["versions"]] == made[:1] and rest["next_cursor"] is None
+    assert client.get("/api/v1/golden-sets/qa", params={"cursor": 0}, headers=viewer).status_code == 422
+
+    # the diff of the first and last versions: 2 added, 1 removed, 2 changed, two at a time
+    whole = client.get("/api/v1/golden-sets/qa/diff", params={"base": made[0]}, headers=viewer).json()
+    assert (whole["n_added"], whole["n_removed"], whole["n_changed"], whole["unchanged"]) == (2, 1, 2, 1)
+    assert whole["next_cursor"] is None
+    pages, cursor = [], 0
+    while cursor is not None:
+        page = client.get("/api/v1/golden-sets/qa/diff", params={"base": made[0], "limit": 2, "cursor": cursor},
+                          headers=viewer)
+        assert page.status_code == 200, page.text
+        pages.append(page.json())
+        cursor = pages[-1]["next_cursor"]
+    # the head's cases in its order (changed, changed | added, added), then the removed one
+    assert [[c["id"] for c in p["added"] + p["changed"] + p["removed"]] for p in pages] == [
+        ["paris", "rome"], ["madrid", "oslo"], ["broken"]]
+    for kind in ("added", "removed", "changed"):
+        assert [c for p in pages for c in p[kind]] == whole[kind]
+        assert all(p[f"n_{kind}"] == whole[f"n_{kind}"] for p in pages)
+    assert client.get("/api/v1/golden-sets/qa/diff", params={"base": made[0], "cursor": 9},
+                      headers=viewer).json()["next_cursor"] is None
+
+
 def test_viewers_read_editors_write_and_a_golden_set_in_use_is_not_deleted(
         client: TestClient, tokens: dict[str, str], applied: Path) -> None:
     # `applied` declares golden set qa, used by qa-watch
