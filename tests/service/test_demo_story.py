@@ -13,12 +13,25 @@ from evals.cron import check_cron, cron_fields
 from evals.errors import ConfigError
 from service.cli.demo import MARKER, prepare_workspace
 from service.cli.demo.golden import demo_cases, write_golden_set
-from service.cli.demo.story import OPEN_GPU, PRODUCTION, SMOLLM2, WATCH, plan_schedule, story, story_yaml
+from service.cli.demo.story import (
+    OPEN_GPU,
+    PRODUCTION,
+    SMOLLM2,
+    SMOLLM2_MIN_SAMPLE,
+    SMOLLM2_SAMPLE,
+    TARGET_PERIOD_S,
+    WATCH,
+    cycle_estimate_s,
+    plan_schedule,
+    smollm2_sample,
+    story,
+    story_yaml,
+)
 
 NOW = datetime(2026, 12, 2, 10, 0, 57, 300000, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("cycle_s", [7, 11, 25, 45, 61, 150])
+@pytest.mark.parametrize("cycle_s", [7, 11, 25, 45, 60, 61, 150])
 def test_the_cron_line_fires_at_the_first_slot_and_every_period_after(cycle_s: float) -> None:
     schedule = plan_schedule(NOW, cycle_s=cycle_s)
     check_cron(schedule.cron)
@@ -49,6 +62,21 @@ def test_the_story_is_a_valid_turnout_yaml_with_the_stand_ins_simulated(tmp_path
     tags = [tag for case in golden.cases for tag in case.tags]
     assert tags.count("lang:fr") == 30 and tags.count("doc:long") == 12
     assert len({case.cluster for case in golden.cases if case.cluster}) == 3
+    # SmolLM2 answers a sample each cycle; the simulated models answer every case
+    assert watch.sample_cases == {SMOLLM2: SMOLLM2_SAMPLE}
+
+
+@pytest.mark.parametrize(("per_case", "sample", "period"), [
+    (0.3, SMOLLM2_SAMPLE, 30),                # an idle machine: the whole sample, cycles every 30 s
+    (1.26, 23, TARGET_PERIOD_S),              # measured here under load: a case fewer keeps the minute
+    (1.9, 15, TARGET_PERIOD_S),
+    (4.0, SMOLLM2_MIN_SAMPLE, 120),           # slower still: the sample stops shrinking, the period grows
+])
+def test_smollm2s_sample_is_sized_so_a_cycle_fits_its_period(per_case: float, sample: int, period: int) -> None:
+    chosen = smollm2_sample(seconds_per_case=per_case, cases=72)
+    assert chosen == sample
+    assert plan_schedule(NOW, cycle_s=cycle_estimate_s(cases=chosen, seconds_per_case=per_case)).period_s == period
+    assert smollm2_sample(seconds_per_case=per_case, cases=10) == 10  # never more than the golden set
 
 
 def test_a_real_openai_model_replaces_the_production_stand_in() -> None:
