@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
+from rich.console import Console
 
 from evals.config import load_config
 from evals.cron import check_cron, cron_fields
 from evals.errors import ConfigError
 from service.cli.demo import MARKER, prepare_workspace
 from service.cli.demo.golden import demo_cases, write_golden_set
+from service.cli.demo.progress import RunBars, _say_changes, _say_overlap
 from service.cli.demo.story import (
     OPEN_GPU,
     PRODUCTION,
@@ -27,6 +30,7 @@ from service.cli.demo.story import (
     story,
     story_yaml,
 )
+from service.storage.public import CycleStatusPublic, RunProgressPublic
 
 NOW = datetime(2026, 12, 2, 10, 0, 57, 300000, tzinfo=UTC)
 
@@ -97,3 +101,41 @@ def test_the_workspace_is_emptied_only_when_it_is_a_demo_workspace(tmp_path: Pat
     with pytest.raises(ConfigError, match="not a demo workspace"):
         prepare_workspace(mine)
     assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def _cycle(cycle_id: int, state: str, step: str, smollm2_done: int) -> CycleStatusPublic:
+    runs = [RunProgressPublic(run_id=cycle_id * 10 + 1, model=PRODUCTION, simulated=True, role="production",
+                              state="finished", done=72, total=72, errors=0),
+            RunProgressPublic(run_id=cycle_id * 10 + 2, model=SMOLLM2, role="candidate",
+                              state="finished" if smollm2_done == 24 else "running", done=smollm2_done, total=24,
+                              errors=0)]
+    return CycleStatusPublic(cycle_id=cycle_id, watch=WATCH, state=state, step=step, reason=None, failure_kind=None,
+                             trigger="schedule", scheduled_for=NOW, created_at=NOW, runs=runs)
+
+
+def test_the_progress_shows_each_runs_cases_and_its_cycle() -> None:
+    # given a terminal console and a cycle whose SmolLM2 run has answered 7 of its 24 cases
+    console = Console(record=True, width=120, force_terminal=True)
+    bars = RunBars(console)
+    bars.update([_cycle(1, "running", "replay", 7)], wanted=3)
+    console.print(bars.progress.get_renderable())
+    # then a bar per run says which cycle, which model (simulated ones labelled) and how many cases are done
+    text = console.export_text()
+    assert re.search(r"cycle 1/3 \(#1\) smollm2 .* 7/24 cases\s+running", text), text
+    assert re.search(r"cycle 1/3 \(#1\) support-api \(simulated\) .* 72/72 cases\s+finished", text), text
+    # and the next case moves the bar on
+    bars.update([_cycle(1, "running", "replay", 8)], wanted=3)
+    console.print(bars.progress.get_renderable())
+    assert "8/24 cases" in console.export_text()
+
+
+def test_a_log_gets_each_change_of_state_and_a_cycle_fired_over_the_last_one_is_said() -> None:
+    console = Console(record=True, width=200)
+    said: dict[str, tuple[str, float]] = {}
+    _say_changes([_cycle(1, "running", "replay", 0)], wanted=3, said=said, console=console)
+    _say_changes([_cycle(1, "running", "replay", 24)], wanted=3, said=said, console=console)  # at once: finished
+    _say_overlap([_cycle(1, "running", "analyze", 24)],
+                 [_cycle(1, "running", "analyze", 24), _cycle(2, "running", "replay", 0)], console=console)
+    text = console.export_text()
+    assert "cycle 1, smollm2: running, 0/24 cases" in text and "cycle 1, smollm2: finished, 24/24 cases" in text
+    assert "note: cycle 2 fired while cycle 1 was still in step analyze" in text
