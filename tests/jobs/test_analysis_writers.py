@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import evals.drift.report
+import jobs.analysis
 from jobs import pipeline
 from tests.peers.openai_peer import OpenAIPeer
 
@@ -55,4 +56,28 @@ def test_other_writers_get_through_while_the_drift_reports_are_built(
     assert asyncio.run(pipeline.run_cycle(second)) == "finished"
     # then a report was built for each model, and no write had to wait for the analysis
     assert len(blocked) == 2
+    assert blocked == [None, None], blocked
+
+
+def test_other_writers_get_through_while_the_comparisons_are_computed(
+    applied: Path, peers: tuple[OpenAIPeer, OpenAIPeer], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows, not the database")
+    compute = jobs.analysis.paired
+    blocked: list[str | None] = []
+
+    def comparing(*args: object, **kwargs: object) -> object:
+        outcome: list[str | None] = []
+        writer = threading.Thread(target=lambda: outcome.append(_write_from_another_connection(database_url)))
+        writer.start()
+        writer.join()
+        blocked.extend(outcome)
+        return compute(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jobs.analysis, "paired", comparing)
+    # when a cycle is analysed (the candidate against production, on each of the watch's two scorers)
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    # then no write had to wait for the bootstrap
     assert blocked == [None, None], blocked
