@@ -41,6 +41,7 @@ class RunBars:
         self._tasks: dict[int, TaskID] = {}
 
     def update(self, cycles: list[CycleStatusPublic], *, wanted: int) -> None:
+        """A bar for each run not seen yet; every bar moved to its run's cases done, as last stored."""
         for number, cycle in enumerate(cycles[:wanted], start=1):
             for run in cycle.runs:
                 state = run.state + (f" ({run.errors} errors)" if run.errors else "")
