@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -84,6 +84,9 @@ class WatchDecl(BaseModel):
     """The former name of `alerts`; refused."""
     misfire: Literal["skip", "run_once"] = "run_once"
     """What to do with slots missed while no scheduler ran (acted on by the scheduler)."""
+    sample_cases: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    """Candidate name -> how many cases it replays each cycle: a sample stratified by tags, the same in
+    every cycle of a golden-set version (`evals.sampling`); it is compared with production on those only."""
 
     @field_validator("alert")
     @classmethod
@@ -370,6 +373,13 @@ def check_watch(watch: WatchDecl, *, privacy: Mapping[str, Privacy], models: Map
         for name in names:
             if name not in models:
                 raise fail(f"model '{name}' is not declared in models", key)
+    for name in watch.sample_cases:
+        if name == watch.production:
+            raise fail(f"'{name}' is the production model, which answers every case (each candidate is paired "
+                       "with its answers); give a sample to candidates only", "sample_cases", name)
+        if name not in watch.candidates:
+            raise fail(f"'{name}' is not a candidate of this watch (candidates: "
+                       f"{', '.join(watch.candidates) or 'none'})", "sample_cases", name)
     try:
         specs = watch.scorer_specs()
     except ConfigError as exc:

@@ -5,7 +5,8 @@ judge that failed says nothing about either model); a case one side has no score
 as that side's failure, 0.0 (a model that could not answer is worse, not excused). Runs of two
 different golden-set versions are paired only on the cases both versions have (by content hash): a
 case added, changed or removed between versions is left out, never a failure of the run that was
-never asked it.
+never asked it. A run that replayed only a sample of its version (the watch's `sample_cases`) is
+paired only on the cases of its sample, likewise: a case it was not asked is no failure of it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-LeftOut = Literal["unscorable", "not_in_other_version"]
+LeftOut = Literal["unscorable", "not_in_other_version", "not_sampled"]
 """Why a case is not among the pairs: `unscorable`, the scorer could not judge it on one side or both;
-`not_in_other_version`, the runs replayed different golden-set versions and only one of them has it."""
+`not_in_other_version`, the runs replayed different golden-set versions and only one of them has it;
+`not_sampled`, one side replayed a case sample (`sample_cases`) without it."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class ScoreTable:
     """Content hashes of every case of the golden-set version the run replayed. Two tables whose
     `cases` differ come from different versions and pair on the cases both have; None means the same
     version as the other side (a case it lacks is then its failure)."""
+    sample: frozenset[str] | None = None
+    """Content hashes of the cases the run was asked, when it replayed only a sample of its version
+    (`evals.sampling`); None when it was asked every case. Cases outside it are not paired."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,8 @@ def pair_runs(a: ScoreTable, b: ScoreTable) -> Pairs:
     Returns:
         The pairs: every case either side has a value for, less those the scorer could not judge on
         either side, and, when the two tables' `cases` differ (two golden-set versions), less those
-        only one version has; a side without a value for a paired case counts as failing it.
+        only one version has, and less those outside either side's case sample; a side without a value
+        for a paired case counts as failing it.
     """
     left_out: dict[str, LeftOut] = {}
     across = a.cases is not None and b.cases is not None and a.cases != b.cases
@@ -102,6 +108,10 @@ def pair_runs(a: ScoreTable, b: ScoreTable) -> Pairs:
         # A value for a case its own version does not list cannot be paired either.
         for key in sorted((set(a.values) | set(b.values) | a.unscorable | b.unscorable) - shared):
             left_out[key] = "not_in_other_version"
+    if a.sample is not None or b.sample is not None:
+        for key in sorted(set(a.values) | set(b.values) | a.unscorable | b.unscorable):
+            if key not in left_out and not (_asked(a, key) and _asked(b, key)):
+                left_out[key] = "not_sampled"
     unscorable_a = {key for key in a.unscorable if key not in left_out}
     unscorable_b = {key for key in b.unscorable if key not in left_out}
     for key in sorted(unscorable_a | unscorable_b):
@@ -123,6 +133,10 @@ def pair_runs(a: ScoreTable, b: ScoreTable) -> Pairs:
         failed_b=failed_b,
         across_versions=across,
     )
+
+
+def _asked(table: ScoreTable, key: str) -> bool:
+    return table.sample is None or key in table.sample
 
 
 UNKNOWN_REASON = "no reason stored"

@@ -27,28 +27,29 @@ def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
         latencies = {run.id: results.run_latencies(session, run=run) for run in cycle_runs}
         ttfts = {run.id: results.run_ttfts(session, run=run) for run in cycle_runs}
     production = next((run for run in cycle_runs if run.role == "production"), None)
+    # Computed before anything is written: on SQLite a write transaction left open through the bootstrap
+    # would lock out every other writer (the step's own lease renewals, the next cycle's replays) meanwhile.
+    resampler = Resampler()  # runs and comparisons of the cycle resample the same cases: draw indices once
+    intervals = {(run.id, spec.key): run_intervals(tables[(run.id, spec.key)], resampler=resampler)
+                 for run in cycle_runs for spec in specs}
+    comparisons = {} if production is None else {
+        (run.id, spec.key): paired(tables[(production.id, spec.key)], tables[(run.id, spec.key)],
+                                   margin=policy.margin, confidence=policy.confidence, resampler=resampler)
+        for run in cycle_runs if run.role == "candidate" for spec in specs}
     primary_comparisons: dict[int, PairedComparison] = {}
-    # Runs and comparisons of the cycle resample the same cases: draw the bootstrap's indices once.
-    resampler = Resampler()
     with session_scope() as session:
         for run in cycle_runs:
             metrics.save_latency(session, run_id=run.id or 0, latency=summarize_latency(latencies[run.id]),
                                  ttft_p95_ms=percentile(ttfts[run.id], 95))
             for spec in specs:
                 metrics.save_run_metrics(session, run_id=run.id or 0, scorer_key=spec.key,
-                                         intervals=run_intervals(tables[(run.id, spec.key)], resampler=resampler))
-        if production is None:
-            return primary_comparisons
-        for run in cycle_runs:
-            if run.role != "candidate":
-                continue
-            for spec in specs:
-                comparison = paired(tables[(production.id, spec.key)], tables[(run.id, spec.key)],
-                                    margin=policy.margin, confidence=policy.confidence, resampler=resampler)
-                metrics.save_comparison(session, run_a_id=production.id or 0, run_b_id=run.id or 0,
-                                        scorer_key=spec.key, comparison=comparison)
-                if spec.key == primary:
-                    primary_comparisons[run.id or 0] = comparison
+                                         intervals=intervals[(run.id, spec.key)])
+        for (run_id, key), comparison in comparisons.items():
+            assert production is not None
+            metrics.save_comparison(session, run_a_id=production.id or 0, run_b_id=run_id or 0, scorer_key=key,
+                                    comparison=comparison)
+            if key == primary:
+                primary_comparisons[run_id or 0] = comparison
     return primary_comparisons
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from evals.drift.mmd import MMDResult, mmd_test
 from evals.drift.settings import ProbeSettings
-from evals.drift.verdict import DriftCheck, check_drift
+from evals.drift.verdict import DataDrift, DriftCheck, check_drift
 from evals.errors import BadReference, ConfigError
 from evals.models import ModelSpec, display_name
 from jobs.judge_drift import check_judge_drift
@@ -43,6 +43,7 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
         Run id -> its check.
     """
     checks: dict[int, DriftCheck] = {}
+    reports = _data_drift_reports(cycle_id) if build_report else {}
     with session_scope() as session:
         cycle = runs.get_cycle(session, cycle_id=cycle_id)
         recipe = runs.recipe(cycle)
@@ -55,14 +56,7 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
             current = drift.run_sample(session, run=run, scorer_key=key)
             samples = [drift.run_sample(session, run=ref, scorer_key=key) for ref in references]
             deterministic = _temperature(run.model_spec) == 0
-            data_drift, snapshot = None, None
-            if build_report and samples:
-                from evals.drift.report import data_drift_report  # Evidently takes seconds to import
-
-                try:
-                    data_drift, snapshot = data_drift_report(current=current, references=samples)
-                except ImportError as exc:  # installed without the `drift` extra: the other signals still run
-                    log.warning("cycle %s: no Evidently report (pip install 'turnout[drift]'): %s", cycle_id, exc)
+            data_drift, snapshot = reports.get(run.id or 0, (None, None))
             probe_settings = settings.probe or ProbeSettings()
             tested = None if settings.probe is None or not samples else _probe_test(
                 session, run=run, references=references, settings=probe_settings)
@@ -99,6 +93,37 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
         log.warning("cycle %s: no judge drift check: %s", cycle_id, exc)
     prune_reports(watch_id=cycle.watch_id, keep_days=settings.keep_reports_days)
     return checks
+
+
+def _data_drift_reports(cycle_id: int) -> dict[int, tuple[DataDrift, str]]:
+    """Evidently's report of each finished run of the cycle against its reference runs, by run id.
+
+    Built outside any transaction: on SQLite a write transaction held open while Evidently works (seconds a
+    run, more on a loaded machine) locks out every other writer, the analysis step's own lease renewals and
+    the next cycle's replays included, until the lease runs out and the step is sent again.
+    """
+    with session_scope() as session:
+        cycle = runs.get_cycle(session, cycle_id=cycle_id)
+        recipe = runs.recipe(cycle)
+        inputs = {}
+        for run in runs.cycle_runs(session, cycle_id=cycle_id):
+            references = drift.reference_runs(session, run=run, k=recipe.watch.drift.reference_runs)
+            if run.state == "finished" and references:
+                inputs[run.id or 0] = (drift.run_sample(session, run=run, scorer_key=recipe.primary.key),
+                                       [drift.run_sample(session, run=ref, scorer_key=recipe.primary.key)
+                                        for ref in references])
+    if not inputs:
+        return {}
+    from evals.drift.report import data_drift_report  # Evidently takes seconds to import
+
+    reports: dict[int, tuple[DataDrift, str]] = {}
+    for run_id, (current, samples) in inputs.items():
+        try:
+            reports[run_id] = data_drift_report(current=current, references=samples)
+        except ImportError as exc:  # installed without the `drift` extra: the other signals still run
+            log.warning("cycle %s: no Evidently report (pip install 'turnout[drift]'): %s", cycle_id, exc)
+            return {}
+    return reports
 
 
 def _probe_test(session: Session, *, run: RunRow, references: list[RunRow], settings: ProbeSettings

@@ -98,8 +98,9 @@ class PairedComparison:
     unscorable_reasons: dict[str, int] = field(default_factory=dict)
     """Why cases were left out: reason (the score's error) -> cases (`evals.pairing.Pairs`)."""
     left_out: dict[str, int] = field(default_factory=dict)
-    """Overall only: cases left out of the pairs, by reason (`unscorable`, `not_in_other_version`); a
-    fact of the pairing, not a statistic, so `to_dict` leaves it to the document that names the runs."""
+    """Overall only: cases left out of the pairs, by reason (`unscorable`, `not_in_other_version`,
+    `not_sampled`); a fact of the pairing, not a statistic, so `to_dict` leaves it to the document that
+    names the runs."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form; segments add `p_value_holm` and carry no segments of their own."""

@@ -172,4 +172,5 @@ def print_comparison(result: RunComparison) -> None:
 
 
 _LEFT_OUT = {"not_in_other_version": "not in the other version",
+             "not_sampled": "outside a run's case sample (sample_cases)",
              "unscorable": "the scorer could not judge it on one side or both"}

@@ -13,7 +13,7 @@ from evals.cases import sha256_hex
 from evals.metrics import LatencySummary
 from evals.pairing import ScoreTable
 from service.storage.public import IntervalPublic
-from service.storage.runs import get_run
+from service.storage.runs import get_run, run_case_sample
 from service.storage.tables import (
     CaseRow,
     ComparisonRow,
@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored m
 
 def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable:
     """The run's values on *scorer_key*, with each case's tags and cluster, and the content hashes of
-    every case of the golden-set version it replayed (so runs of two versions pair on shared cases)."""
+    every case of the golden-set version it replayed (so runs of two versions pair on shared cases) and,
+    when its model replayed a case sample, the cases of that sample (the others are not paired)."""
     # sqlmodel's select is typed for at most four columns: SQLAlchemy's own for five.
     rows = session.execute(
         sa.select(col(CaseRow.content_hash), col(CaseRow.tags), col(CaseRow.data), col(ScoreRow.value),
@@ -62,7 +63,8 @@ def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable
         .where(RunRow.id == run_id)
     ).all()
     return ScoreTable(values=dict(values), unscorable=frozenset(unscorable), reasons=reasons, tags=tags,
-                      clusters=clusters, cases=frozenset(version_cases))
+                      clusters=clusters, cases=frozenset(version_cases),
+                      sample=run_case_sample(session, run=get_run(session, run_id=run_id)))
 
 
 def save_run_metrics(session: Session, *, run_id: int, scorer_key: str, intervals: Mapping[str, Interval]) -> None:
@@ -95,7 +97,8 @@ def comparison_document(*, run_a_id: int, run_b_id: int, scorer_key: str,
                         comparison: PairedComparison) -> dict[str, Any]:
     """The JSON form of a comparison of run B against run A, as `turnout compare --json` prints it: with
     `unscorable`, how many cases the scorer could not judge on each side and why, and `left_out`, how many
-    cases were not paired, by reason (`unscorable`, `not_in_other_version`); neither is in `n_pairs`."""
+    cases were not paired, by reason (`unscorable`, `not_in_other_version`, `not_sampled`); neither is in
+    `n_pairs`."""
     unscorable = {"a": comparison.unscorable_a, "b": comparison.unscorable_b,
                   "reasons": dict(comparison.unscorable_reasons)}
     return {"run_a": run_a_id, "run_b": run_b_id, "scorer": scorer_key, **comparison.to_dict(),

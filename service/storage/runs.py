@@ -14,6 +14,7 @@ from evals.errors import TurnoutError
 from evals.models import ModelSpec
 from evals.recipe import Recipe, StoredWatch
 from evals.results import FailureKind
+from evals.sampling import sample_cases
 from service.storage import outbox
 from service.storage.drift_tables import ProbeSampleRow
 from service.storage.tables import (
@@ -56,7 +57,7 @@ class ReplayPlan:
     model: ModelSpec
     template: str
     todo: list[tuple[CaseItem, int]]
-    """Cases with the repetition still missing a final completion."""
+    """Cases with the repetition still missing a final completion (of the model's case sample, if it has one)."""
     n_total: int
     cycle_id: int
     budget_left_usd: float | None
@@ -97,6 +98,7 @@ def create_cycle(session: Session, *, watch_name: str, trigger: str,
     session.flush()
     assert cycle.id is not None
     repeat = declared.watch.repeat
+    samples = declared.watch.sample_cases
     for role, names in (("production", [declared.watch.production]), ("candidate", declared.watch.candidates)):
         for name in names:
             model = session.exec(select(ModelRow).where(ModelRow.name == name,
@@ -104,8 +106,9 @@ def create_cycle(session: Session, *, watch_name: str, trigger: str,
             if model is None:
                 raise NotFound(f"watch '{watch_name}' names model '{name}', which is not declared (or was pruned)")
             assert model.id is not None
+            n_cases = min(samples.get(name, version.n_cases), version.n_cases)  # a sample of `n` asks n cases
             session.add(RunRow(cycle_id=cycle.id, model_id=model.id, role=role, model_spec=model.spec,
-                               repeat=repeat, n_total=version.n_cases * repeat))
+                               repeat=repeat, n_total=n_cases * repeat))
     session.flush()
     return cycle
 
@@ -132,6 +135,18 @@ def cycle_tags(session: Session, *, cycle_id: int) -> list[str]:
     return sorted({tag for tags in rows for tag in tags})
 
 
+def run_case_sample(session: Session, *, run: RunRow, cycle: CycleRow | None = None) -> frozenset[str] | None:
+    """Content hashes of the cases *run* is asked when its cycle's watch gives its model a case sample
+    (`sample_cases`); None when it is asked every case."""
+    cycle = cycle or get_cycle(session, cycle_id=run.cycle_id)
+    n = recipe(cycle).watch.sample_cases.get(str(run.model_spec.get("name")))
+    if n is None:
+        return None
+    rows = session.exec(select(CaseRow.content_hash, CaseRow.tags)
+                        .where(CaseRow.version_id == cycle.golden_set_version_id)).all()
+    return sample_cases(rows, n=n)
+
+
 def get_cycle(session: Session, *, cycle_id: int) -> CycleRow:
     cycle = session.get(CycleRow, cycle_id)
     if cycle is None:
@@ -154,7 +169,9 @@ def plan_replay(session: Session, *, run_id: int) -> ReplayPlan | None:
     cycle = get_cycle(session, cycle_id=run.cycle_id)
     done = set(session.exec(select(CompletionRow.golden_case_id, CompletionRow.repetition)
                             .where(CompletionRow.run_id == run_id)).all())
-    cases = cycle_cases(session, cycle_id=cycle.id or 0)
+    sample = run_case_sample(session, run=run, cycle=cycle)
+    cases = [item for item in cycle_cases(session, cycle_id=cycle.id or 0)
+             if sample is None or item.content_hash in sample]
     todo = [(item, repetition) for repetition in range(run.repeat) for item in cases
             if (item.row_id, repetition) not in done]
     watch = recipe(cycle).watch

@@ -115,3 +115,25 @@ def test_escaped_surrogate_pairs_are_joined_and_lone_ones_refused(tmp_path: Path
     with pytest.raises(GoldenSetError, match="surrogate") as caught:
         load_config(path)
     assert caught.value.line == 1
+
+
+@pytest.mark.parametrize(("sample", "field", "says"), [
+    ("{gpt-prod: 3}", "watches[0].sample_cases.gpt-prod", "is the production model"),
+    ("{mistral: 3}", "watches[0].sample_cases.mistral", "not a candidate of this watch (candidates: mistral-local)"),
+    ("{mistral-local: 0}", "watches[0].sample_cases.mistral-local", "greater than or equal to 1"),
+    ("{mistral-local: many}", "watches[0].sample_cases.mistral-local", "valid integer"),
+])
+def test_a_case_sample_is_only_for_a_candidate_and_at_least_one_case(tmp_path: Path, sample: str, field: str,
+                                                                    says: str) -> None:
+    # given a watch whose sample names production, a model it does not weigh, or no case
+    path = write(tmp_path, extra=f"    sample_cases: {sample}\n")
+    # when the file is loaded, then the error names the line and the key
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert (caught.value.file, caught.value.line, caught.value.field) == (str(path), 25, field)
+    assert says in caught.value.reason
+
+
+def test_a_case_sample_for_a_candidate_is_kept_with_the_watch(tmp_path: Path) -> None:
+    path = write(tmp_path, extra="    sample_cases: {mistral-local: 12}\n")
+    assert load_config(path).watches["support-watch"].sample_cases == {"mistral-local": 12}

@@ -33,7 +33,8 @@ def seconds_per_case(server: LocalModel) -> float:
     for case in cases:
         messages = [dict(case["input"][0]), {"role": "user", "content": f"{case['context']}\n\n"
                                                                          f"{case['input'][1]['content']}"}]
-        body = json.dumps({"model": server.model, "messages": messages, "max_tokens": 16, "temperature": 0})
+        body = json.dumps({"model": server.model, "messages": messages, "max_tokens": story.SMOLLM2_MAX_TOKENS,
+                           "temperature": 0})
         request = urllib.request.Request(f"{server.base_url}/chat/completions", data=body.encode(),
                                          headers={"Content-Type": "application/json"})
         start = time.monotonic()
@@ -55,19 +56,20 @@ def play(*, workdir: Path, cycles: int, openai_model: str | None, console: Conso
         per_case = seconds_per_case(server)
         with ops.embedded(concurrency=WORKER_THREADS, log=False) as scheduler:
             # The schedule is planned once the scheduler runs, so its first slot cannot pass unseen.
+            sample = story.smollm2_sample(seconds_per_case=per_case, cases=n_cases)
             schedule = story.plan_schedule(datetime.now(UTC), cycle_s=story.cycle_estimate_s(
-                cases=n_cases, seconds_per_case=per_case))
+                cases=sample, seconds_per_case=per_case))
             update_at = schedule.slot(cycles) - timedelta(seconds=schedule.period_s / 2)
             document = story.story(base_url=server.base_url, schedule=schedule, update_at=update_at,
-                                   openai_model=openai_model)
+                                   openai_model=openai_model, sample=sample)
             config_path.write_text(story.story_yaml(document, period_s=schedule.period_s,
                                                     openai_model=openai_model), encoding="utf-8")
             config = load_config(config_path)
             with session_scope() as session:
                 catalog.apply_config(session, config=config, prune=False)
                 watch_id = next(w.id or 0 for w in catalog.list_watches(session) if w.name == story.WATCH)
-            _tell_story(console, n_cases=n_cases, per_case=per_case, schedule=schedule, cycles=cycles,
-                        update_at=update_at, openai_model=openai_model, server=server)
+            _tell_story(console, n_cases=n_cases, sample=sample, per_case=per_case, schedule=schedule,
+                        cycles=cycles, update_at=update_at, openai_model=openai_model, server=server)
             planned_s = (schedule.slot(cycles) - datetime.now(UTC)).total_seconds() + schedule.period_s
             seen = progress.follow(watch=story.WATCH, cycles=cycles, stop_scheduling=scheduler.stop,
                                    next_slot=schedule.slot, console=console,
@@ -102,12 +104,14 @@ def play(*, workdir: Path, cycles: int, openai_model: str | None, console: Conso
     return 0
 
 
-def _tell_story(console: Console, *, n_cases: int, per_case: float, schedule: story.Schedule, cycles: int,
-                update_at: datetime, openai_model: str | None, server: LocalModel) -> None:
+def _tell_story(console: Console, *, n_cases: int, sample: int, per_case: float, schedule: story.Schedule,
+                cycles: int, update_at: datetime, openai_model: str | None, server: LocalModel) -> None:
     production = (f"{story.PRODUCTION}: the real OpenAI model {openai_model}" if openai_model else
                   f"{story.PRODUCTION} (simulated): a proprietary API stand-in, kind: sim, priced per token")
     console.print(f"  SmolLM2 answers at {server.base_url}, {per_case:.2f} s a case here")
-    console.print(f"  golden set: {n_cases} customer-support cases (English and French, long documents in clusters)")
+    console.print(f"  golden set: {n_cases} customer-support cases (English and French, long documents in clusters); "
+                  f"SmolLM2 answers a sample of {sample} of them each cycle (the same cases every cycle: "
+                  "sample_cases in turnout.yaml, sized for its speed here), the simulated models all of them")
     console.print(f"  production: {production}")
     console.print(f"  candidates: {story.SMOLLM2} (real, on this CPU) and {story.OPEN_GPU} (simulated): an open "
                   "model on rented GPUs, kind: sim, priced per GPU-hour")

@@ -29,6 +29,20 @@ CONFIDENCE = 0.9
 """The two-sided level of the demo's intervals."""
 HYSTERESIS = 2
 """Cycles a verdict must hold before it is announced."""
+SMOLLM2_SAMPLE = 24
+"""Cases SmolLM2 answers each cycle at most (`sample_cases`: the same stratified sample every cycle; 24 are 10
+in French, 10 in English and 4 long documents): enough to show it is worse overall and in French. The simulated
+models answer every case: the candidate's 30 French pairs are what its non-inferiority at the margin needs."""
+SMOLLM2_MIN_SAMPLE = 12
+"""The fewest cases SmolLM2 answers on a slow machine (then the period grows instead)."""
+TARGET_PERIOD_S = 60
+"""The cycle period the sample is sized for: three cycles then take about three minutes."""
+SLOWER = 1.35
+"""SmolLM2's cases in a cycle against the two measured at the start: a third slower, on a loaded machine."""
+OVERHEAD_S = 20.0
+"""Scoring, analysis and the drift reports of a cycle on a loaded machine."""
+SMOLLM2_MAX_TOKENS = 16
+"""SmolLM2's answers are cut here: the references are a few words, and each token costs CPU time."""
 INTERVALS_S = (10, 12, 15, 20, 30, 60, 120, 180, 240, 300)
 """Cycle periods a cron line can keep evenly (seconds dividing a minute, or whole minutes dividing an hour)."""
 
@@ -52,6 +66,8 @@ class Schedule:
             seconds = sorted({(self.first.second + k * self.period_s) % 60 for k in range(60 // self.period_s)})
             return f"{','.join(map(str, seconds))} * * * * *"
         step = self.period_s // 60
+        if step == 1:
+            return f"{self.first.second} * * * * *"
         minutes = sorted({(self.first.minute + k * step) % 60 for k in range(60 // step)})
         return f"{self.first.second} {','.join(map(str, minutes))} * * * *"
 
@@ -69,13 +85,21 @@ def plan_schedule(now: datetime, *, cycle_s: float, lead_s: float = 4.0) -> Sche
 
 
 def cycle_estimate_s(*, cases: int, seconds_per_case: float) -> float:
-    """How long a cycle takes: SmolLM2 answers the cases one after another; scoring and analysis add more on a
-    loaded machine. Generous, so that cycles do not overlap (the next one waits for its slot)."""
-    return math.ceil(cases * seconds_per_case * 1.5 + 45.0)
+    """How long a cycle takes: SmolLM2 answers its cases one after another (the simulated models answer
+    meanwhile), then scoring, analysis and the drift reports. Generous (`SLOWER`, `OVERHEAD_S`), so that cycles
+    do not overlap (the next one waits for its slot)."""
+    return math.ceil(cases * seconds_per_case * SLOWER + OVERHEAD_S)
 
 
-def story(*, base_url: str, schedule: Schedule, update_at: datetime, openai_model: str | None = None
-          ) -> dict[str, Any]:
+def smollm2_sample(*, seconds_per_case: float, cases: int) -> int:
+    """SmolLM2's case sample: the largest, up to `SMOLLM2_SAMPLE`, whose cycle fits `TARGET_PERIOD_S` at the
+    measured speed; never below `SMOLLM2_MIN_SAMPLE` (a slower machine gets a longer period instead)."""
+    fits = math.floor((TARGET_PERIOD_S - OVERHEAD_S) / (max(seconds_per_case, 1e-3) * SLOWER))
+    return min(max(fits, SMOLLM2_MIN_SAMPLE), SMOLLM2_SAMPLE, cases)
+
+
+def story(*, base_url: str, schedule: Schedule, update_at: datetime, openai_model: str | None = None,
+          sample: int = SMOLLM2_SAMPLE) -> dict[str, Any]:
     """The demo's turnout.yaml as data.
 
     Args:
@@ -83,6 +107,7 @@ def story(*, base_url: str, schedule: Schedule, update_at: datetime, openai_mode
         schedule: When the cycles fire.
         update_at: When the production stand-in silently changes (between the last two cycles).
         openai_model: A real OpenAI model to put in production instead of the stand-in.
+        sample: The cases SmolLM2 answers each cycle (`sample_cases`).
     """
     production: dict[str, Any] = {
         "name": PRODUCTION, "kind": "sim", "model": "frontier-api-2026", "hosting": "api", "residency": "eu",
@@ -101,7 +126,8 @@ def story(*, base_url: str, schedule: Schedule, update_at: datetime, openai_mode
     models = [
         production,
         {"name": SMOLLM2, "kind": "openai", "base_url": base_url, "model": "smollm2-135m-instruct",
-         "hosting": "self_hosted", "residency": "local", "params": {"temperature": 0, "max_tokens": 16, "seed": 7},
+         "hosting": "self_hosted", "residency": "local",
+         "params": {"temperature": 0, "max_tokens": SMOLLM2_MAX_TOKENS, "seed": 7},
          "max_concurrency": 1, "timeout_s": 120, "pricing": {"input_per_mtok": 0.0, "output_per_mtok": 0.0}},
         {"name": OPEN_GPU, "kind": "sim", "model": "open-70b-instruct", "hosting": "self_hosted", "residency": "eu",
          "params": {"temperature": 0, "max_tokens": 64}, "max_concurrency": 16,
@@ -112,6 +138,7 @@ def story(*, base_url: str, schedule: Schedule, update_at: datetime, openai_mode
     watch = {
         "name": WATCH, "golden_set": "support", "production": PRODUCTION, "candidates": [SMOLLM2, OPEN_GPU],
         "scorers": [{"name": "contains", "options": {"ignore_case": True}}],
+        "sample_cases": {SMOLLM2: sample},
         "schedule": schedule.cron, "timezone": "UTC", "misfire": "skip", "team": "support",
         "policy": {"margin": MARGIN, "confidence": CONFIDENCE, "critical_segments": ["lang:fr"],
                    "hysteresis": HYSTERESIS, "min_saving": 0.2,
@@ -128,7 +155,8 @@ HEADER = """\
 # The demo's watch (written by `turnout demo`). Production is {production}; the candidates are SmolLM2-135M,
 # served by llama.cpp on this machine (real), and a simulated open model on rented GPUs (kind: sim).
 # Simulated models answer from the cases' references with the accuracy declared under `options`; they are
-# labelled "simulated" wherever they appear. The schedule runs a daily watch every {period} s.
+# labelled "simulated" wherever they appear. SmolLM2 answers a sample of the cases each cycle (`sample_cases`:
+# the same cases every cycle), the other models all of them. The schedule runs a daily watch every {period} s.
 """
 
 
