@@ -239,7 +239,7 @@ def cycle_statuses(session: Session, cycles: Sequence[CycleRow | sa.Row[Any]]) -
         "runs": [RunProgressPublic(run_id=run.id, model=names[run.model_id], role=cast(Role, run.role),
                                    state=cast(State, run.state), done=run.n_done, total=run.n_total,
                                    errors=run.n_errors)
-                 for run in sorted(cycle_runs.get(cycle.id, []), key=lambda run: run.role != "production")]})
+                 for run in sorted(cycle_runs.get(cast(int, cycle.id), []), key=lambda run: run.role != "production")]})
         for cycle in cycles]
 
 
