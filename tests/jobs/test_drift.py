@@ -212,6 +212,20 @@ def test_a_pinned_run_is_the_reference(drift_watch: OpenAIPeer, capsys: pytest.C
     assert document["reference_run_ids"] == [pinned]
 
 
+def test_a_module_of_ours_missing_fails_the_step_rather_than_passing_for_the_missing_extra(
+        drift_watch: OpenAIPeer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from jobs.drift import check_cycle_drift
+
+    cycle()
+    cycle_id, _ = cycle()
+    monkeypatch.setitem(sys.modules, "evals.drift.timing_drift", None)  # as if the file were not installed
+
+    with pytest.raises(ImportError, match="evals.drift.timing_drift"):
+        check_cycle_drift(cycle_id)
+
+
 def test_old_snapshots_are_pruned_and_their_scalars_stay(drift_watch: OpenAIPeer) -> None:
     from datetime import timedelta
 
