@@ -34,8 +34,9 @@ PERMUTATIONS = 9999
 is below `ALPHA` when at most 8 permutations reach the observed statistic. With 1,000 it would take none
 at all, and a true p of 0.0005 would be missed 4 times in 10 for want of resolution (1 time in 15 here)."""
 
-CHUNK = 1000
-"""Permutations drawn and scored at a time, which bounds the memory of a large probe."""
+ELEMENTS = 2_000_000
+"""Random keys (permutations x samples) drawn and sorted at a time, which bounds the memory of a large
+probe to tens of MB. The keys come off one generator in order, so the p-value does not depend on it."""
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,9 @@ def mmd_test(current: Sequence[ProbeSample], reference: Sequence[ProbeSample], *
     observed = float(weights @ (gram @ weights))
     rng = np.random.default_rng(seed)
     hits = 0
-    for start in range(0, permutations, CHUNK):
-        size = min(CHUNK, permutations - start)
+    step = max(1, ELEMENTS // len(rows))
+    for start in range(0, permutations, step):
+        size = min(step, permutations - start)
         # Within-prompt shuffles: random keys in [0, 1) offset by the prompt's number keep each row of
         # the argsort a permutation of positions that maps every prompt's block onto itself.
         order = np.argsort(rng.random((size, len(rows))) + block[None, :], axis=1)

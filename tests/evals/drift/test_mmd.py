@@ -79,6 +79,18 @@ def test_the_outcome_depends_on_the_samples_not_their_order() -> None:
     assert mmd_test(current, reference, seed=5) == mmd_test(shuffled, reference[::-1], seed=5)
 
 
+def test_the_outcome_does_not_depend_on_how_many_permutations_are_scored_at_a_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.drift import mmd
+
+    rng = random.Random(5)
+    current, reference = draw(rng, [0.4, 0.3, 0.2, 0.1]), draw(rng, [0.3, 0.3, 0.2, 0.2], samples=30)
+    whole = mmd_test(current, reference, permutations=999, seed=2)
+    monkeypatch.setattr(mmd, "ELEMENTS", 7 * (len(current) + len(reference)))  # 7 permutations at a time
+
+    assert mmd_test(current, reference, permutations=999, seed=2) == whole
+
+
 def test_identical_deterministic_answers_give_p_one_and_no_shared_prompt_gives_none() -> None:
     same = [ProbeSample(prompt, f"answer to {prompt}") for prompt in PROMPTS for _ in range(10)]
     result = mmd_test(same, same, permutations=99)
