@@ -6,6 +6,7 @@
    the text itself), then the verdict. Target: <= 5 s, Evidently's import excluded (printed apart).
 2. The probe's MMD test: 20 prompts x 10 samples against one reference run's 200 samples (and against
    three runs' 600), 1,000 permutations. Target: <= 1 s.
+3. With `--rates N`: the probe's false alarms and power at its defaults over N seeded repetitions.
 
 Run by hand: `python benchmarks/drift.py` (`--cases N` for a smaller smoke run). Prints wall and CPU
 time: on a shared machine the wall time also counts waiting for a core.
@@ -19,12 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from evals.drift.mmd import ProbeSample, mmd_test
+from evals.drift.mmd import ALPHA, PERMUTATIONS, ProbeSample, mmd_test
 from evals.drift.signals import CaseRecord, RunSample, output_change, score_change
 from evals.drift.verdict import check_drift
 from evals.pairing import ScoreTable
 
 SEGMENTS = ("lang:en", "lang:fr", "doc:long", "task:summary")
+STYLES = ["{a}", "{a}.", "The answer is {a}.", "I believe it is {a}, but check the question again."]
 WORDS = ("the answer is", "refund", "within", "thirty days", "of purchase", "contact", "support", "invoice",
          "shipping", "is free", "over", "fifty euros", "your order", "account", "password", "reset", "link")
 
@@ -98,8 +100,7 @@ def drift_step(cases: int) -> float:
 
 def probe_samples(runs: int, *, seed: int) -> list[ProbeSample]:
     rng = random.Random(seed)
-    styles = ["{a}", "{a}.", "The answer is {a}.", "I believe it is {a}, but check the question again."]
-    return [ProbeSample(f"prompt-{p:02d}", rng.choice(styles).format(a=f"answer {p} " + rng.choice(WORDS)))
+    return [ProbeSample(f"prompt-{p:02d}", rng.choice(STYLES).format(a=f"answer {p} " + rng.choice(WORDS)))
             for _ in range(runs) for p in range(20) for _ in range(10)]
 
 
@@ -116,12 +117,55 @@ def probe(permutations: int) -> float:
     return worst
 
 
+UNCHANGED, PLANTED = [0.4, 0.3, 0.2, 0.1], [0.05, 0.1, 0.25, 0.6]
+"""The sampled styles' weights of tests/jobs/test_drift_probe.py's peer, before and after the planted change."""
+
+
+def styled(rng: random.Random, weights: list[float], *, prompts: int, samples: int) -> list[ProbeSample]:
+    return [ProbeSample(f"prompt-{p:02d}", rng.choices(STYLES, weights)[0].format(a=f"Answer {p}"))
+            for p in range(prompts) for _ in range(samples)]
+
+
+def few_prompts(samples: list[ProbeSample]) -> list[ProbeSample]:
+    """A subtler change: every fifth prompt answers every other sample in a way never seen before."""
+    changed = {f"prompt-{p:02d}" for p in range(0, 20, 5)}
+    return [ProbeSample(s.prompt, "Sure! " + s.text) if s.prompt in changed and k % 2 else s
+            for k, s in enumerate(samples)]
+
+
+def probe_rates(repetitions: int, *, permutations: int, levels: tuple[float, ...]) -> None:
+    """The probe's false alarms on an unchanged distribution and its power on the planted changes, over
+    *repetitions* seeded draws, against one and three reference runs (the default `reference_runs`)."""
+    for prompts, samples in ((20, 10), (12, 8)):
+        for runs in (1, 3):
+            p_values: dict[str, list[float]] = {"unchanged": [], "planted": [], "a few prompts": []}
+            for rep in range(repetitions):
+                rng = random.Random(f"{prompts}|{runs}|{rep}")
+                reference = styled(rng, UNCHANGED, prompts=prompts, samples=samples * runs)
+                currents = {"unchanged": styled(rng, UNCHANGED, prompts=prompts, samples=samples),
+                            "planted": styled(rng, PLANTED, prompts=prompts, samples=samples)}
+                currents["a few prompts"] = few_prompts(styled(rng, UNCHANGED, prompts=prompts, samples=samples))
+                for name, current in currents.items():
+                    result = mmd_test(current, reference, permutations=permutations, seed=rep)
+                    p_values[name].append(1.0 if result is None else result.p_value)
+            for alpha in levels:
+                found = {name: sum(p < alpha for p in found) for name, found in p_values.items()}
+                print(f"MMD probe rates, {prompts} prompts x {samples} samples against {runs} reference run(s), "
+                      f"alpha {alpha}, {permutations:,} permutations, {repetitions} repetitions: false alarms "
+                      f"{found['unchanged']}, planted change found {found['planted']}, a few prompts changed "
+                      f"found {found['a few prompts']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000, help="cases per run (default 10,000)")
     parser.add_argument("--permutations", type=int, default=1000, help="the probe's permutations (default 1,000)")
+    parser.add_argument("--rates", type=int, default=0, metavar="N",
+                        help="also count the probe's false alarms and power over N seeded repetitions")
     args = parser.parse_args()
     probe(args.permutations)
+    if args.rates:
+        probe_rates(args.rates, permutations=PERMUTATIONS, levels=(ALPHA, 0.01))
     drift_step(args.cases)
 
 

@@ -2,9 +2,11 @@
 
 Columns: the primary score, latency, time to first token, input and output tokens, and descriptors of
 the answer text that work offline (length, words, sentences, share of non-letters, code fences, valid
-JSON), plus the text itself. Evidently is imported here only (it takes seconds), by the caller that
-builds a report. A column Evidently cannot test is reported as untestable with why, never a failure:
-text drift on a small vocabulary (short answers) raises "After pruning, no terms remain".
+JSON), plus the text itself. The two wall-clock columns are judged by the factor they changed by
+(`evals.drift.timing_drift`); the others by Evidently's default tests. Evidently is imported here only
+(it takes seconds), by the caller that builds a report. A column Evidently cannot test is reported as
+untestable with why, never a failure: text drift on a small vocabulary (short answers) raises "After
+pruning, no terms remain".
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ NUMERIC = ("score", "latency_ms", "ttft_ms", "input_tokens", "output_tokens")
 
 TEXT = "output"
 """The answer text column."""
+
+TIMINGS = ("latency_ms", "ttft_ms")
+"""The wall-clock columns, judged by how much they changed (`evals.drift.timing_drift`), not by a test."""
 
 DESCRIPTORS = ("output_length", "output_words", "output_sentences", "output_non_letter_pct", "output_has_code",
                "output_is_json")
@@ -107,7 +112,12 @@ def _report(columns: list[str], *, drift_share: float, text_method: str | None) 
     from evidently import Report
     from evidently.presets import DataDriftPreset
 
-    return Report([DataDriftPreset(columns=columns, drift_share=drift_share, text_method=text_method)])
+    from evals.drift.timing_drift import FACTOR, timing_method
+
+    timings = [column for column in TIMINGS if column in columns]
+    return Report([DataDriftPreset(columns=columns, drift_share=drift_share, text_method=text_method,
+                                   per_column_method={column: timing_method() for column in timings},
+                                   per_column_threshold={column: FACTOR for column in timings})])
 
 
 def _text_testable(current: Any, reference: Any) -> bool:

@@ -6,7 +6,11 @@ names the field, which turnout.yaml's loader turns into `file:line: field 'watch
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import math
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from evals.drift.mmd import ALPHA, PERMUTATIONS
 
 
 class ProbeSettings(BaseModel):
@@ -20,10 +24,19 @@ class ProbeSettings(BaseModel):
     """Samples per prompt."""
     temperature: float = Field(default=1.0, gt=0, le=2)
     """Sampling temperature of the probe (above 0: the test compares distributions)."""
-    permutations: int = Field(default=1000, ge=99, le=100_000)
+    permutations: int = Field(default=PERMUTATIONS, ge=99, le=100_000)
     """Label permutations behind the test's p-value (seeded; its smallest value is 1 / (permutations + 1))."""
-    alpha: float = Field(default=0.01, gt=0, lt=0.5)
+    alpha: float = Field(default=ALPHA, gt=0, lt=0.5)
     """Level of the test: a p-value below it is a `drifted` reason (small: a cycle runs every day)."""
+
+    @model_validator(mode="after")
+    def _alpha_reachable(self) -> ProbeSettings:
+        """A level no p-value can go below would make a probe that never rejects."""
+        if 1 / (self.permutations + 1) >= self.alpha:
+            raise ValueError(f"alpha {self.alpha} is out of reach of {self.permutations} permutations (the smallest "
+                             f"p-value is 1 / {self.permutations + 1}): use at least "
+                             f"{math.floor(1 / self.alpha)} permutations, or a larger alpha")
+        return self
 
 
 class DriftSettings(BaseModel):

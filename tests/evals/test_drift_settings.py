@@ -23,7 +23,8 @@ def test_a_probe_takes_its_defaults_for_what_it_does_not_say(tmp_path: Path) -> 
     probe = load_config(write(tmp_path, extra="    drift: {probe: {cases: 10}}\n")).watches["support-watch"].drift.probe
 
     assert probe is not None
-    assert (probe.cases, probe.samples, probe.temperature, probe.permutations, probe.alpha) == (10, 10, 1.0, 1000, 0.01)
+    assert (probe.cases, probe.samples, probe.temperature, probe.permutations, probe.alpha) == (
+        10, 10, 1.0, 9999, 0.001)
 
 
 JUDGED = "    drift: {judge_labels: labels.jsonl}\n"
@@ -96,6 +97,7 @@ def test_csv_labels_are_read_and_checked_by_line(tmp_path: Path) -> None:
     ("    drift: {probe: {samples: 1}}\n", "watches[0].drift.probe.samples"),
     ("    drift: {probe: {temperature: 0}}\n", "watches[0].drift.probe.temperature"),
     ("    drift: {probe: {alpha: 0.5}}\n", "watches[0].drift.probe.alpha"),
+    ("    drift: {probe: {permutations: 999}}\n", "watches[0].drift.probe"),  # 1 / 1000 is not below 0.001
     ("    drift: {judge_labels: missing.jsonl}\n", "watches[0].drift.judge_labels"),
 ])
 def test_a_bad_drift_setting_names_file_line_and_field(tmp_path: Path, extra: str, field: str) -> None:

@@ -4,22 +4,20 @@ only the probe sees; an unchanged distribution stays `stable`; the samples never
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
 
-from evals.config import load_config
-from jobs import pipeline
-from service.storage import catalog, drift
+from evals.drift.mmd import ALPHA
 from service.storage.db import session_scope
 from service.storage.drift_tables import ProbeSampleRow, ProbeTestRow
 from service.storage.tables import CompletionRow, ScoreRow
+from tests.jobs.drift_watch import declare_watch, drift_cycle
 from tests.peers.openai_peer import Messages, OpenAIPeer, default_answer, last_user_text
 
 CASES = [{"id": f"q{i}", "input": f"Question {i}?\nANSWER: Answer {i}", "expected": f"Answer {i}"} for i in range(30)]
@@ -62,19 +60,11 @@ def peer() -> Iterator[OpenAIPeer]:
 
 @pytest.fixture
 def probe_watch(database_url: str, tmp_path: Path, peer: OpenAIPeer) -> OpenAIPeer:
-    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(case) + "\n" for case in CASES))
-    (tmp_path / "turnout.yaml").write_text(CONFIG.format(url=peer.base_url))
-    with session_scope() as session:
-        catalog.apply_config(session, config=load_config(tmp_path / "turnout.yaml"))
+    declare_watch(tmp_path, config=CONFIG.format(url=peer.base_url), cases=CASES)
     return peer
 
 
-def cycle() -> tuple[int, dict[str, object]]:
-    cycle_id = pipeline.start_cycle(watch="probe-watch", trigger="cli")
-    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
-    with session_scope() as session:
-        _, rows = drift.drift_rows(session, watch_name="probe-watch", cycle_id=cycle_id)
-        return cycle_id, rows[0][1].document
+cycle = partial(drift_cycle, "probe-watch")
 
 
 def test_the_probe_samples_apart_and_an_unchanged_distribution_is_stable(probe_watch: OpenAIPeer) -> None:
@@ -85,8 +75,8 @@ def test_the_probe_samples_apart_and_an_unchanged_distribution_is_stable(probe_w
 
     # Then the second is stable, with the probe's p-value beside the other signals
     assert document["verdict"] == "stable", document["reasons"]
-    assert isinstance(document["probe_p"], float) and document["probe_p"] >= 0.01
-    assert document["probe"] == {**document["probe"], "n_current": 96, "n_reference": 96, "n_prompts": 12}  # type: ignore[dict-item]
+    assert isinstance(document["probe_p"], float) and document["probe_p"] >= ALPHA
+    assert document["probe"] == {**document["probe"], "n_current": 96, "n_reference": 96, "n_prompts": 12}
     # and each run sampled 12 cases x 8 at temperature 1, stored as samples, not completions or scores
     with session_scope() as session:
         samples = session.exec(select(ProbeSampleRow)).all()
@@ -112,11 +102,11 @@ def test_a_new_distribution_under_the_same_fingerprint_drifts_by_the_probe_alone
     cycle_id, document = cycle()
 
     assert document["verdict"] == "drifted"
-    assert [reason["kind"] for reason in document["reasons"]] == ["probe"]  # type: ignore[union-attr]
-    assert document["probe_p"] < 0.01 and document["output_change_rate"] == 0.0  # type: ignore[operator]
+    assert [reason["kind"] for reason in document["reasons"]] == ["probe"]
+    assert document["probe_p"] < ALPHA and document["output_change_rate"] == 0.0
     assert document["fingerprint_changed"] is False
     # tested against both earlier cycles' samples
-    assert document["probe"]["n_reference"] == 2 * 96  # type: ignore[index]
+    assert document["probe"]["n_reference"] == 2 * 96
     with session_scope() as session:
         (test,) = session.exec(select(ProbeTestRow).where(ProbeTestRow.cycle_id == cycle_id)).all()
     assert test.rejected and len(test.reference_run_ids) == 2

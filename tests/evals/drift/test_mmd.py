@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from evals.drift.mmd import ProbeSample, mmd_test, spectrum_features
+from evals.drift.mmd import ALPHA, ProbeSample, mmd_test, spectrum_features
 
 PROMPTS = [f"prompt-{i:02d}" for i in range(20)]
 PHRASINGS = ["{a}", "The answer is {a}.", "{a}, I think", "It is {a}; see the question again."]
@@ -54,20 +54,20 @@ def test_a_new_distribution_gives_small_p_values() -> None:
         current = draw(rng, [0.1, 0.2, 0.3, 0.4])
         p_values.append(mmd_test(current, reference, seed=rep).p_value)
 
-    # Then the test rejects at 0.01 every time
-    assert max(p_values) < 0.01
+    # Then the test rejects at the default level every time
+    assert max(p_values) < ALPHA
 
 
 def test_an_answer_never_seen_in_the_reference_is_caught_on_a_few_prompts() -> None:
     rng = random.Random(7)
     reference = draw(rng, [0.5, 0.5, 0, 0])
     current = draw(rng, [0.5, 0.5, 0, 0])
-    # four prompts of twenty now answer half the time in a new way
+    # four prompts of twenty now answer in a new way (when only half of their answers are new, the test
+    # at its default level mostly misses it, even against three reference runs: README, "Drift")
     changed = {f"prompt-{i:02d}" for i in range(4)}
-    current = [ProbeSample(s.prompt, "Sure! " + s.text) if s.prompt in changed and k % 2 else s
-               for k, s in enumerate(current)]
+    current = [ProbeSample(s.prompt, "Sure! " + s.text) if s.prompt in changed else s for s in current]
 
-    assert mmd_test(current, reference, seed=0).p_value < 0.01  # type: ignore[union-attr]
+    assert mmd_test(current, reference, seed=0).p_value < ALPHA  # type: ignore[union-attr]
 
 
 def test_the_outcome_depends_on_the_samples_not_their_order() -> None:
@@ -77,6 +77,18 @@ def test_the_outcome_depends_on_the_samples_not_their_order() -> None:
     random.Random(0).shuffle(shuffled)
 
     assert mmd_test(current, reference, seed=5) == mmd_test(shuffled, reference[::-1], seed=5)
+
+
+def test_the_outcome_does_not_depend_on_how_many_permutations_are_scored_at_a_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from evals.drift import mmd
+
+    rng = random.Random(5)
+    current, reference = draw(rng, [0.4, 0.3, 0.2, 0.1]), draw(rng, [0.3, 0.3, 0.2, 0.2], samples=30)
+    whole = mmd_test(current, reference, permutations=999, seed=2)
+    monkeypatch.setattr(mmd, "ELEMENTS", 7 * (len(current) + len(reference)))  # 7 permutations at a time
+
+    assert mmd_test(current, reference, permutations=999, seed=2) == whole
 
 
 def test_identical_deterministic_answers_give_p_one_and_no_shared_prompt_gives_none() -> None:
