@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from evals.errors import TurnoutError
 from service.api import errors, metrics
-from service.api.routes import admin, alerts, catalog_writes, golden_sets, insight, reads, runs, series, writes
+from service.api.routes import admin, alerts, catalog_writes, golden_sets, insight, reads, runs, scoring, series, writes
 from service.storage import migrate
 from service.storage.db import get_engine
 
@@ -24,7 +24,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     metrics.install(app)
     for router in (reads.router, runs.router, series.router, insight.router, writes.router, admin.router,
-                   golden_sets.router, catalog_writes.router, alerts.router):
+                   golden_sets.router, catalog_writes.router, alerts.router, scoring.router):
         app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz")

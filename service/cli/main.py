@@ -11,9 +11,9 @@ from pathlib import Path
 from evals.config import load_config
 from evals.errors import TurnoutError
 from evals.policy import default_margin
-from evals.scoring.registry import ScorerSpec, registered_scorers
+from evals.scoring.registry import ScorerSpec
 from service.cli import alerts, demo, ops, output, tokens
-from service.storage import advice, catalog, migrate, results, runs
+from service.storage import advice, catalog, migrate, results
 from service.storage.db import StoreUnavailable, get_engine, session_scope
 from service.storage.summary import cycle_summary
 
@@ -224,14 +224,13 @@ def cmd_results(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    from jobs import pipeline
+    from jobs.rescore import rescore_run
 
-    specs = [ScorerSpec.parse(text) for text in args.scorer]
+    for text in args.scorer:
+        ScorerSpec.parse(text)  # a bad spec is bad usage: say so before asking for the database
     _ready()
-    with session_scope() as session:
-        run = runs.get_run(session, run_id=args.run_id)
-    written = asyncio.run(pipeline.score_cycle(run.cycle_id, specs=specs, run_ids=[args.run_id], force=True))
-    print(f"run {args.run_id}: {written} scores written ({', '.join(spec.key for spec in specs)})")
+    done = rescore_run(run_id=args.run_id, scorers=args.scorer)
+    print(f"run {done.run_id}: {done.written} scores written ({', '.join(done.scorers)})")
     return 0
 
 
@@ -243,8 +242,10 @@ def cmd_watches(_: argparse.Namespace) -> int:
 
 
 def cmd_scorers(_: argparse.Namespace) -> int:
-    for name, registered in sorted(registered_scorers().items()):
-        print(f"{name:16} v{registered.version}  {registered.description}")
+    from jobs.rescore import list_scorers
+
+    for item in list_scorers().scorers:
+        print(f"{item.name:16} v{item.version}  {item.description}")
     return 0
 
 

@@ -52,6 +52,7 @@ def test_the_readme_reads_answer_on_the_applied_watch(
         path = re.sub(r"/cycles/\d+", f"/cycles/{ran}", path)
         path = re.sub(r"cycle=\d+", f"cycle={ran}", path)
         path = re.sub(r"/runs/\d+", f"/runs/{_run_of(client, viewer, ran)}", path)
+        path = re.sub(r"against=\d+", f"against={_run_of(client, viewer, ran)}", path)  # a run against itself
         path = re.sub(r"base=[0-9a-f]+", "base=current", path)
         answer = client.get(path, headers=viewer)
         # a watch's first cycle has no reference run to compare with, so no Evidently report yet
