@@ -1,16 +1,19 @@
 """A cycle's page (and its Cancel button), a run's per-case page (side by side with another run of its cycle,
-and its button to pin it as its model's drift reference), a case's page."""
+its button to pin it as its model's drift reference, its Rescore form and its "compare with…" picker), the
+paired comparison of two runs, a case's page."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from evals.errors import ConfigError
 from service.api.deps import RowId, SessionDep
-from service.storage import access, advice, casepage, drift, runs
+from service.storage import access, advice, casepage, drift, listing, runs
 from service.storage.listing import MAX_ID
+from service.storage.public import RunProgressPublic
 from service.storage.sidebyside import side_by_side
 from service.storage.summary import cycle_summary
 from service.web.auth import Editor, Viewer
@@ -19,6 +22,8 @@ from service.web.render import render
 router = APIRouter()
 
 PAGE_SIZE = 25
+COMPARE_CYCLES = 20
+"""The "compare with…" picker offers the runs of the watch's latest cycles, this many."""
 
 
 @router.get("/cycles/{cycle_id}")
@@ -65,9 +70,17 @@ def _partner(session: SessionDep, run_id: int) -> int | None:
     return chosen[0].id if chosen else None
 
 
+def _comparable(session: SessionDep, run_id: int, watch: str) -> list[tuple[int, RunProgressPublic]]:
+    """Finished runs of the watch's latest cycles besides *run_id*, newest cycle first: (cycle id, run)."""
+    cycles = listing.cycle_page(session, limit=COMPARE_CYCLES, watch=watch).cycles
+    return [(cycle.cycle_id, run) for cycle in cycles for run in cycle.runs
+            if run.run_id != run_id and run.state == "finished"]
+
+
 @router.get("/runs/{run_id}")
 def run_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId, segment: str = "",
              failed: bool = False, changed: bool = False, pinned: bool = False,
+             rescored: Annotated[int | None, Query(ge=0)] = None,
              cursor: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> Response:
     """Per-case answers of every model of the run's cycle side by side, with scores and why, filtered and paged."""
     run = runs.get_run(session, run_id=run_id)
@@ -77,8 +90,43 @@ def run_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId,
         "title": f"Run {run_id}", "user": user, "run": run, "page": page, "pinned": pinned,
         "model": runs.model_names(session, [run]).get(run.model_id, ""),
         "tags": runs.cycle_tags(session, cycle_id=run.cycle_id),
-        "segment": segment, "failed": failed, "changed": changed, "cursor": cursor,
+        "segment": segment, "failed": failed, "changed": changed, "cursor": cursor, "rescored": rescored,
+        "comparable": _comparable(session, run_id, page.watch) if run.state == "finished" else [],
+        "partner": _partner(session, run_id),
         "has_reference": any(ref is not None for ref in page.reference_run_ids.values())})
+
+
+@router.get("/runs/{run_id}/compare")
+def compare_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId,
+                 against: Annotated[int, Query(ge=1, le=MAX_ID)]) -> Response:
+    """This run (B) against another (A), paired on their cases, overall and per segment, as `turnout compare
+    A B` prints it (and stores it)."""
+    from jobs.compare import compare_runs  # the statistics stack: imported only when asked for
+
+    comparison = compare_runs(run_a=against, run_b=run_id).public()
+    pair = [runs.get_run(session, run_id=against), runs.get_run(session, run_id=run_id)]
+    names = runs.model_names(session, pair)
+    return render(request, "compare.html", {
+        "title": f"Run {run_id} against run {against}", "user": user, "comparison": comparison,
+        "model_a": names.get(pair[0].model_id, ""), "model_b": names.get(pair[1].model_id, ""),
+        "segments": sorted(comparison.segments.items())})
+
+
+@router.post("/runs/{run_id}/rescore")
+def rescore(session: SessionDep, user: Editor, run_id: RowId, scorers: Annotated[str, Form(max_length=4000)] = ""
+            ) -> Response:
+    """Score the run's stored completions again, one scorer spec per line, as `turnout rescore` does."""
+    from jobs.rescore import rescore_run
+
+    specs = [line.strip() for line in scorers.splitlines() if line.strip()]
+    if not specs:
+        raise ConfigError("name at least one scorer to rescore with, one per line: NAME or NAME:{json options}",
+                          field="scorers")
+    done = rescore_run(run_id=run_id, scorers=specs)
+    access.record(session, actor=user.name, token_id=user.token_id, action="run.rescore", target=f"run:{run_id}",
+                  detail={"scorers": done.scorers, "written": done.written})
+    session.commit()
+    return RedirectResponse(f"/runs/{run_id}?rescored={done.written}", status_code=303)
 
 
 @router.get("/runs/{run_id}/cases/{case_id}")
