@@ -144,6 +144,17 @@ def test_a_lead_works_through_the_dashboard(database_url: str, applied: Path, se
     assert "rome" in page.locator("table.sbs tbody").inner_text()
     assert "paris" not in page.locator("table.sbs tbody").inner_text()
 
+    # Compare the candidate with production of its cycle (preselected), then rescore it from its page.
+    page.goto(f"{server}{candidate}")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    assert re.search(r"/runs/\d+/compare\?against=\d+$", page.url), page.url
+    segments = page.locator("table.grid tbody th[scope='row']").all_inner_texts()
+    assert segments[0] == "all" and "lang:fr" in segments
+    _shot(page, "compare")
+    page.goto(f"{server}{candidate}")
+    page.get_by_role("button", name="Rescore").click()
+    assert re.search(r"\?rescored=\d+$", page.url) and "scores written" in page.locator(".notice").inner_text()
+
     page.goto(f"{server}/watches/qa-watch")
     quality = page.locator("#chart-quality .chart-canvas[data-rendered='true']")
     quality.wait_for()
