@@ -92,18 +92,20 @@ def run_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId,
         "tags": runs.cycle_tags(session, cycle_id=run.cycle_id),
         "segment": segment, "failed": failed, "changed": changed, "cursor": cursor, "rescored": rescored,
         "comparable": _comparable(session, run_id, page.watch) if run.state == "finished" else [],
+        "scorer_keys": [spec.key for spec in runs.recipe(runs.get_cycle(session, cycle_id=run.cycle_id)).scorers],
         "partner": _partner(session, run_id),
         "has_reference": any(ref is not None for ref in page.reference_run_ids.values())})
 
 
 @router.get("/runs/{run_id}/compare")
 def compare_page(request: Request, session: SessionDep, user: Viewer, run_id: RowId,
-                 against: Annotated[int, Query(ge=1, le=MAX_ID)]) -> Response:
+                 against: Annotated[int, Query(ge=1, le=MAX_ID)],
+                 scorer: Annotated[str, Query(max_length=2000)] = "") -> Response:
     """This run (B) against another (A), paired on their cases, overall and per segment, as `turnout compare
     A B` prints it (and stores it)."""
     from jobs.compare import compare_runs  # the statistics stack: imported only when asked for
 
-    comparison = compare_runs(run_a=against, run_b=run_id).public()
+    comparison = compare_runs(run_a=against, run_b=run_id, scorer=scorer or None).public()
     pair = [runs.get_run(session, run_id=against), runs.get_run(session, run_id=run_id)]
     names = runs.model_names(session, pair)
     return render(request, "compare.html", {

@@ -62,6 +62,10 @@ def test_a_viewer_compares_a_run_with_another_run_of_the_watch(
                               f"{item.ci_high:,.3f}"), name
     assert rows["all"][:2] == ("4", "-0.250") and "lang:en" in rows
     assert "none (fewer than 2 pairs)" in text  # lang:fr has a single case
+    # on another scorer of the watch, picked beside the run
+    assert '<option value="exact_match" >exact_match</option>' in page.text
+    other = web.get(f"/runs/{cand}/compare", params={"against": prod, "scorer": "exact_match"})
+    assert other.status_code == 200 and "on <code>exact_match</code>" in other.text
 
 
 def test_comparing_with_a_run_that_cannot_be_paired_says_why(
