@@ -52,7 +52,7 @@ def compare_runs(*, run_a: int, run_b: int, scorer: str | None = None, margin: f
 
     Raises:
         NotFound: a run does not exist.
-        ConfigError: the runs are of different golden sets, run B's cycle has no such scorer, run A has no
+        ConfigError: the runs are of different golden sets, run B's cycle has no such scorer, either run has no
             scores for it, or no case of one run pairs with a case of the other (nothing is stored then).
     """
     with session_scope() as session:
