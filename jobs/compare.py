@@ -43,8 +43,8 @@ def compare_runs(*, run_a: int, run_b: int, scorer: str | None = None, margin: f
     Args:
         run_a: The reference run's id.
         run_b: The compared run's id.
-        scorer: A scorer key of run B's cycle, or a scorer name when only one of its keys has it;
-            None for the primary scorer.
+        scorer: A scorer key of run B's cycle or of a `turnout rescore` of run B, or a scorer name when only one
+            of those keys has it; None for the primary scorer.
         margin: The non-inferiority margin; None for the policy of run B's watch.
 
     Returns:
@@ -62,7 +62,9 @@ def compare_runs(*, run_a: int, run_b: int, scorer: str | None = None, margin: f
                          session.get(GoldenSetVersionRow, cycle_b.golden_set_version_id), run_a=run_a, run_b=run_b,
                          names=(runs.recipe(cycle_a).golden_set, runs.recipe(cycle_b).golden_set))
         recipe = runs.recipe(cycle_b)
-        key = _scorer_key(scorer or recipe.primary.key, keys=[spec.key for spec in recipe.scorers], run_b=run_b)
+        keys = [spec.key for spec in recipe.scorers]  # the recipe's first, then what a rescore added
+        keys += [key for key in metrics.stored_scorer_keys(session, run_id=run_b) if key not in keys]
+        key = _scorer_key(scorer or recipe.primary.key, keys=keys, run_b=run_b)
         table_a = metrics.score_table(session, run_id=run_a, scorer_key=key)
         table_b = metrics.score_table(session, run_id=run_b, scorer_key=key)
         for run_id, table in ((run_a, table_a), (run_b, table_b)):

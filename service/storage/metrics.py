@@ -30,6 +30,14 @@ if TYPE_CHECKING:  # the statistics stack is slow to import; readers of stored m
     from evals.stats import Interval, PairedComparison
 
 
+def stored_scorer_keys(session: Session, *, run_id: int) -> list[str]:
+    """The scorer keys the run has scores for (its recipe's, and any `turnout rescore` added), sorted."""
+    return sorted(session.exec(
+        select(ScoreRow.scorer_key).distinct()
+        .join(CompletionRow, col(CompletionRow.id) == ScoreRow.completion_id)
+        .where(col(CompletionRow.run_id) == run_id)).all())
+
+
 def score_table(session: Session, *, run_id: int, scorer_key: str) -> ScoreTable:
     """The run's values on *scorer_key*, with each case's tags and cluster, and the content hashes of
     every case of the golden-set version it replayed (so runs of two versions pair on shared cases) and,

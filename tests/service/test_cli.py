@@ -104,6 +104,15 @@ def test_rescore_adds_a_scorer_without_calling_the_model(database_url: str, watc
     assert paris["scores"]['exact_match:{"ignore_case":true}'] == 1.0
     bad = turnout("rescore", str(run_id), "--scorer", "nope", database_url=database_url)
     assert bad.returncode == 1 and "unknown scorer 'nope'" in bad.stderr
+    # and the added scorer, which the cycle's recipe does not have, can be compared on once both runs have it
+    other = cycle["runs"][1]["run_id"]
+    added = 'exact_match:{"ignore_case":true}'
+    refused = turnout("compare", str(run_id), str(other), "--scorer", added, database_url=database_url)
+    assert refused.returncode == 1 and f"run {other} has no scores for" in refused.stderr
+    assert turnout("rescore", str(other), "--scorer", added, database_url=database_url).returncode == 0
+    compared = turnout("compare", str(run_id), str(other), "--scorer", added, "--json", database_url=database_url)
+    assert compared.returncode == 0, compared.stderr
+    assert json.loads(compared.stdout)["scorer"] == added
 
 
 def test_compare_across_golden_set_versions_pairs_only_the_shared_cases(
