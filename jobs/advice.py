@@ -29,7 +29,7 @@ from evals.models import ModelSpec
 from evals.pairing import pair_runs
 from evals.recipe import StoredWatch
 from evals.stats import PairedComparison, Resampler, compare_pairs
-from service.storage import advice, drift, metrics, runs
+from service.storage import advice, drift, leases, metrics, runs
 from service.storage.db import session_scope
 from service.storage.public import RecommendationPublic
 from service.storage.tables import ComparisonRow, ModelRow, RunRow, WatchRow
@@ -40,6 +40,7 @@ def advise_cycle(
     *,
     comparisons: Mapping[int, PairedComparison] | None = None,
     current: bool = False,
+    fence: leases.StepFence | None = None,
 ) -> RecommendationPublic | None:
     """Advise after cycle *cycle_id* and store the recommendation with its announcement.
 
@@ -50,6 +51,7 @@ def advise_cycle(
             stores them again, so the recommendation's comparison ids stay current).
         current: Use the watch's current policy and model declarations instead of the cycle's recipe
             (`--recompute`).
+        fence: The analysis step's lease: the recommendation (and its alert) is committed only while it is held.
 
     Returns:
         The stored recommendation; None when the cycle has no production run to compare with.
@@ -64,6 +66,7 @@ def advise_cycle(
             return None
         key = recipe.primary.key
         candidates = [run for run in cycle_runs if run.role == "candidate"]
+        leases.fence(session, fence)
         if comparisons is None:
             table_a = metrics.score_table(session, run_id=production.id or 0, scorer_key=key)
             comparisons = {}

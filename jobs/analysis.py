@@ -6,16 +6,23 @@ from __future__ import annotations
 from evals.metrics import percentile, summarize_latency
 from evals.pairing import ScoreTable, pair_runs
 from evals.stats import Interval, PairedComparison, Resampler, compare_pairs, summarize, summarize_segments
-from service.storage import metrics, results, runs
+from service.storage import leases, metrics, results, runs
 from service.storage.db import session_scope
 
 
-def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
+def analyze_cycle(cycle_id: int, *, fence: leases.StepFence | None = None) -> dict[int, PairedComparison]:
     """Compute and store the cycle's run metrics and candidate-vs-production comparisons.
+
+    Args:
+        cycle_id: A cycle whose runs are scored.
+        fence: The analysis step's lease: the metrics are committed only while it is held.
 
     Returns:
         Candidate run id -> its comparison against production on the primary scorer (what the
         advisor reads); empty without a production run.
+
+    Raises:
+        LeaseLost: another delivery took the step over; nothing was written.
     """
     with session_scope() as session:
         cycle = runs.get_cycle(session, cycle_id=cycle_id)
@@ -38,6 +45,7 @@ def analyze_cycle(cycle_id: int) -> dict[int, PairedComparison]:
         for run in cycle_runs if run.role == "candidate" for spec in specs}
     primary_comparisons: dict[int, PairedComparison] = {}
     with session_scope() as session:
+        leases.fence(session, fence)
         for run in cycle_runs:
             metrics.save_latency(session, run_id=run.id or 0, latency=summarize_latency(latencies[run.id]),
                                  ttft_p95_ms=percentile(ttfts[run.id], 95))

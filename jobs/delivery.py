@@ -94,6 +94,9 @@ async def leased_step(cycle_id: int, step: str, work: Callable[[], Awaitable[obj
         return False
     except StoreUnavailable:
         raise
+    except leases.LeaseLost as exc:  # a fenced write found the lease taken before the heartbeat did
+        log.warning("cycle %s: %s", cycle_id, exc)
+        return False
     except Exception as exc:
         if not _failed_for_good(cycle_id, step, exc, max_attempts or get_settings().step_max_attempts):
             raise

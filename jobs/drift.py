@@ -21,7 +21,7 @@ from evals.errors import BadReference, ConfigError
 from evals.models import ModelSpec, display_name
 from jobs.judge_drift import check_judge_drift
 from service.settings import get_settings
-from service.storage import drift, judge_drift, outbox, probe, runs
+from service.storage import drift, judge_drift, leases, outbox, probe, runs
 from service.storage.blobs import blob_store
 from service.storage.db import session_scope
 from service.storage.tables import RunRow, utcnow
@@ -35,12 +35,14 @@ OURS = ("evals", "jobs", "service")
 """Our packages: a module of theirs that cannot be imported is no missing extra."""
 
 
-def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, DriftCheck]:
+def check_cycle_drift(cycle_id: int, *, build_report: bool = True,
+                      fence: leases.StepFence | None = None) -> dict[int, DriftCheck]:
     """Check every answered run of cycle *cycle_id* for drift and store the verdicts.
 
     Args:
         cycle_id: A cycle whose runs are scored.
         build_report: Also build and store the Evidently report of each compared run.
+        fence: The analysis step's lease: the checks are committed only while it is held.
 
     Returns:
         Run id -> its check.
@@ -71,6 +73,7 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
             except BadReference as exc:
                 log.warning("cycle %s, run %s: no drift check: %s", cycle_id, run.id, exc)
                 continue
+            leases.fence(session, fence)
             if tested is not None:
                 probe.save_probe_test(session, run=run, watch_id=cycle.watch_id,
                                       reference_run_ids=[ref.id or 0 for ref in references], result=tested,
@@ -91,7 +94,7 @@ def check_cycle_drift(cycle_id: int, *, build_report: bool = True) -> dict[int, 
                     f"{name}: {reason['message']}" for reason in document["reasons"]])
             checks[run.id or 0] = check
     try:
-        check_judge_drift(cycle_id)
+        check_judge_drift(cycle_id, fence=fence)
     except ConfigError as exc:  # e.g. the judge model is no longer declared: the cycle goes on
         log.warning("cycle %s: no judge drift check: %s", cycle_id, exc)
     prune_reports(watch_id=cycle.watch_id, keep_days=settings.keep_reports_days)

@@ -23,15 +23,16 @@ from evals.scoring.context import ScorerContext
 from evals.scoring.registry import ScorerSpec
 from jobs.scoring_context import JudgeProviders, judge_budget
 from service.settings import get_settings
-from service.storage import judge_drift, results, runs
+from service.storage import judge_drift, leases, results, runs
 from service.storage.db import session_scope
 from service.storage.judge_drift_tables import JudgeReferenceRow
 
 log = logging.getLogger(__name__)
 
 
-def check_judge_drift(cycle_id: int) -> dict[str, Any] | None:
-    """Pin or re-judge the watch's judge verdicts in cycle *cycle_id*, as due; store the outcome.
+def check_judge_drift(cycle_id: int, *, fence: leases.StepFence | None = None) -> dict[str, Any] | None:
+    """Pin or re-judge the watch's judge verdicts in cycle *cycle_id*, as due; store the outcome (only
+    while *fence*, the analysis step's lease, is held, when given).
 
     Returns:
         The stored judging (`turnout drift --json`'s entry for the judge), or None when the watch has
@@ -54,6 +55,7 @@ def check_judge_drift(cycle_id: int) -> dict[str, Any] | None:
         reference = judge_drift.find_reference(session, watch_id=cycle.watch_id, scorer_key=spec.key,
                                                source=source, labels_hash=labels_hash)
         pairwise = spec.name == "pairwise_judge"
+        leases.fence(session, fence)
         if reference is None and not labels:
             own = pinned_sample(judge_drift.first_cycle_verdicts(session, cycle_id=cycle_id, scorer_key=spec.key,
                                                                  pairwise=pairwise))
@@ -87,11 +89,13 @@ def check_judge_drift(cycle_id: int) -> dict[str, Any] | None:
     if refused is not None:  # not a disagreement: judged again next cycle
         log.warning("cycle %s: judge drift not checked: %s", cycle_id, refused)
         with session_scope() as session:
+            leases.fence(session, fence)
             results.add_judge_cost(session, cycle_id=cycle_id, cost_usd=spent)
         return None
     agreement = judge_agreement(judge_model=judge_name, pinned=pinned, rejudged=values, failed=failed,
                                 reference_kappa=reference.reference_kappa, confidence=confidence)
     with session_scope() as session:
+        leases.fence(session, fence)
         results.add_judge_cost(session, cycle_id=cycle_id, cost_usd=spent)
         if first_labelled:
             # The labels' first judging is what agreement with them looks like: the reference.

@@ -285,11 +285,18 @@ async def _score_plan(cycle_id: int, plan: list[results.ScoringItem], context: S
     return written
 
 
-def finish_cycle(cycle_id: int) -> str:
-    """Close the cycle: `finished` unless every run failed. Returns the final state."""
+def finish_cycle(cycle_id: int, *, fence: leases.StepFence | None = None) -> str:
+    """Close the cycle: `finished` unless every run failed. Returns the final state.
+
+    With *fence* (the analysis step's lease) the cycle is closed and its step set to `done` in one
+    transaction, committed only while the lease is held.
+    """
     with session_scope() as session:
+        leases.fence(session, fence)
         state, reason, kind = closing_state(runs.cycle_runs(session, cycle_id=cycle_id))
         runs.set_cycle_state(session, cycle_id=cycle_id, state=state, reason=reason, kind=kind)
+        if fence is not None:
+            leases.advance_step(session, cycle_id=cycle_id, from_step="analyze", to_step="done")
         return runs.get_cycle(session, cycle_id=cycle_id).state
 
 
@@ -333,11 +340,20 @@ def cycle_alerts(cycle_id: int) -> list[int]:
         return outbox.cycle_alerts(session, cycle_id=cycle_id)
 
 
-def analyze_and_close(cycle_id: int) -> str:
+def analyze_and_close(cycle_id: int, *, fence: leases.StepFence | None = None) -> str:
     """The last step: statistics, the advisor's recommendation, then the cycle's final state.
+
+    Args:
+        cycle_id: The cycle.
+        fence: The step's lease, when a delivery holds it. The step runs on a thread, which a lost
+            lease cannot stop: each of its write transactions first checks that the lease is still
+            held, so a delivery whose step was taken over while it computed writes nothing.
 
     Returns:
         That state.
+
+    Raises:
+        LeaseLost: another delivery took the step over; what was not committed yet never will be.
     """
     with session_scope() as session:
         state = runs.get_cycle(session, cycle_id=cycle_id).state
@@ -347,15 +363,16 @@ def analyze_and_close(cycle_id: int) -> str:
     from jobs.analysis import analyze_cycle
     from jobs.drift import check_cycle_drift
 
-    comparisons = analyze_cycle(cycle_id)
-    check_cycle_drift(cycle_id)
+    comparisons = analyze_cycle(cycle_id, fence=fence)
+    check_cycle_drift(cycle_id, fence=fence)
     with session_scope() as session:
         closing, _, _ = closing_state(runs.cycle_runs(session, cycle_id=cycle_id))
     if closing == "finished":  # a failed cycle gets no recommendation: it neither extends nor breaks a streak
-        advise_cycle(cycle_id, comparisons=comparisons)
-    state = finish_cycle(cycle_id)
-    with session_scope() as session:
-        leases.advance_step(session, cycle_id=cycle_id, from_step="analyze", to_step="done")
+        advise_cycle(cycle_id, comparisons=comparisons, fence=fence)
+    state = finish_cycle(cycle_id, fence=fence)
+    if fence is None:
+        with session_scope() as session:
+            leases.advance_step(session, cycle_id=cycle_id, from_step="analyze", to_step="done")
     return state
 
 
@@ -387,7 +404,8 @@ async def run_cycle(cycle_id: int, *, progress: Progress | None = None) -> str:
         cycle = runs.get_cycle(session, cycle_id=cycle_id)
     if cycle.state in FINAL_STATES or cycle.step != "analyze":
         return analyze_and_close(cycle_id)  # a step failed (its state is returned), or runs were cut short
-    await leased_step(cycle_id, "analyze", lambda: asyncio.to_thread(analyze_and_close, cycle_id),
+    fence = leases.StepFence(cycle_id=cycle_id, owner=delivery.owner)
+    await leased_step(cycle_id, "analyze", lambda: asyncio.to_thread(analyze_and_close, cycle_id, fence=fence),
                       delivery=delivery, max_attempts=1)
     with session_scope() as session:
         return runs.get_cycle(session, cycle_id=cycle_id).state

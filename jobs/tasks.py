@@ -21,7 +21,7 @@ from jobs import pipeline
 from jobs.alerts.tasks import enqueue_cycle_alerts
 from jobs.celery_app import task
 from jobs.delivery import delivery_of, leased_step
-from service.storage import outbox
+from service.storage import leases, outbox
 from service.storage.db import StoreUnavailable
 
 RETRY = {"autoretry_for": (StoreUnavailable,), "retry_backoff": 2, "retry_backoff_max": 60,
@@ -53,7 +53,10 @@ def score_cycle(cycle_id: int) -> None:
 @task(name="jobs.analyze_cycle", **RETRY)
 def analyze_cycle(cycle_id: int) -> None:
     """Statistics for the cycle, then its final state (under the step's lease, as scoring)."""
+    # The analysis runs on a thread, which a lost lease cannot stop: its writes are fenced by the lease.
+    delivery = delivery_of(analyze_cycle.request)
+    fence = leases.StepFence(cycle_id=cycle_id, owner=delivery.owner)
     with outbox.when_cycles_close(enqueue_cycle_alerts):
         asyncio.run(leased_step(cycle_id, "analyze",
-                                lambda: asyncio.to_thread(pipeline.analyze_and_close, cycle_id),
-                                delivery=delivery_of(analyze_cycle.request)))
+                                lambda: asyncio.to_thread(pipeline.analyze_and_close, cycle_id, fence=fence),
+                                delivery=delivery))

@@ -62,7 +62,8 @@ class MonthlyCost:
     gpus_needed: int | None = None
     """Self-hosted: `replicas × gpus`."""
     note: str | None = None
-    """Why the cost is unknown, or how it was estimated, as a sentence."""
+    """Why the cost is unknown, or how it was estimated, as a sentence without the model's name (the advisor
+    puts it in front)."""
 
 
 @dataclass(frozen=True)
@@ -112,16 +113,16 @@ def monthly_cost(
         tokens_out = volume.output_tokens if volume.output_tokens is not None else mix.output_tokens if mix else None
         if tokens_in is None or tokens_out is None:
             return MonthlyCost(model=spec.name, monthly_usd=None, source=prices.source,
-                               note=f"{spec.name}: no token mix was measured; set policy.volume.input_tokens "
-                                    f"and output_tokens")
+                               note="no token mix was measured; set policy.volume.input_tokens "
+                                    "and output_tokens")
         per_request = prices.token_price(round(tokens_in), round(tokens_out))
         return MonthlyCost(model=spec.name, monthly_usd=per_request * volume.requests_per_month,
                            source=prices.source, per_request_usd=per_request)
     pricing = spec.pricing
     if not prices.self_hosted:
         return MonthlyCost(model=spec.name, monthly_usd=None, source=prices.source,
-                           note=f"{spec.name} has no price: declare pricing (input_per_mtok/output_per_mtok, "
-                                f"or gpu_hour and gpus) in turnout.yaml")
+                           note="has no price: declare pricing (input_per_mtok/output_per_mtok, "
+                                "or gpu_hour and gpus) in turnout.yaml")
     replica = (pricing.gpu_hour or 0.0) * (pricing.gpus or 1) * HOURS_PER_MONTH
     fixed = pricing.fixed_monthly or 0.0
     if pricing.gpu_hour is None:  # a fixed monthly cost only: no GPUs to count
@@ -130,11 +131,11 @@ def monthly_cost(
     if capacity is None or capacity <= 0:
         return MonthlyCost(model=spec.name, monthly_usd=None, source=prices.source, replica_monthly_usd=replica,
                            fixed_monthly_usd=fixed,
-                           note=f"{spec.name}: no capacity is declared (pricing.capacity_rps) and no "
-                                f"throughput was measured, so its GPUs cannot be counted")
+                           note="no capacity is declared (pricing.capacity_rps) and no "
+                                "throughput was measured, so its GPUs cannot be counted")
     replicas = replicas_needed(volume.peak_rps, capacity)
     gpus = replicas * (pricing.gpus or 1)
-    note = (f"{spec.name}: capacity {capacity:,.2f} rps per replica is the throughput measured in the cycle, a "
+    note = (f"capacity {capacity:,.2f} rps per replica is the throughput measured in the cycle, a "
             f"lower bound, so its cost is an upper bound; declare pricing.capacity_rps" if measured else None)
     return MonthlyCost(model=spec.name, monthly_usd=replicas * replica + fixed, source=prices.source,
                        replica_monthly_usd=replica, fixed_monthly_usd=fixed, capacity_rps=capacity,

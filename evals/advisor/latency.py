@@ -38,14 +38,15 @@ class LatencyCheck:
     ok: bool
     """False only when a checked bound is broken."""
     reasons: tuple[str, ...]
-    """Broken bounds with their numbers, and bounds that could not be checked and why."""
+    """Broken bounds with their numbers, and bounds that could not be checked and why; without the model's
+    name, which the advisor puts in front of each."""
 
 
 def check_latency(*, model: str, kind: ModelKind, evidence: LatencyEvidence, slo: LatencySLO | None) -> LatencyCheck:
     """Check one model's latency against `latency_slo_ms`.
 
     Args:
-        model: The model's name, for the reasons.
+        model: The model's name, kept on the check (the reasons leave it to the advisor's prefix).
         kind: How it runs; `vllm` means batch replay, whose times are not serving latency.
         evidence: Measured and declared latencies.
         slo: The policy's bounds; None reports latency without checking it.
@@ -60,7 +61,7 @@ def check_latency(*, model: str, kind: ModelKind, evidence: LatencyEvidence, slo
         if slo is not None:
             declared = ("its declared latency_p95_ms is checked instead" if p95 is not None
                         else "declare latency_p95_ms on the model to check it")
-            reasons.append(f"{model} runs in-process on vLLM (kind: vllm): the replay is one batch, so its "
+            reasons.append(f"runs in-process on vLLM (kind: vllm): the replay is one batch, so its "
                            f"per-case times are queueing, not serving latency, and the latency SLO is not checked "
                            f"on them; {declared}")
     if slo is None:
@@ -71,10 +72,10 @@ def check_latency(*, model: str, kind: ModelKind, evidence: LatencyEvidence, slo
             continue
         if measured is None:
             if kind != "vllm":
-                reasons.append(f"{model}: no {label} was measured (no timed or streamed completions), "
+                reasons.append(f"no {label} was measured (no timed or streamed completions), "
                                f"so the SLO of {bound:,.0f} ms is not checked")
             continue
         if measured > bound:
             ok = False
-            reasons.append(f"{model}: {label} {measured:,.0f} ms is above the SLO of {bound:,.0f} ms")
+            reasons.append(f"{label} {measured:,.0f} ms is above the SLO of {bound:,.0f} ms")
     return LatencyCheck(model=model, p95_ms=p95, ttft_p95_ms=ttft, ok=ok, reasons=tuple(reasons))

@@ -8,11 +8,16 @@ killed with SIGKILL stops renewing; its lease ends, and the reconciler re-enqueu
 
 Lease times are read and compared on the database's clock, never a worker's, so workers whose
 clocks disagree still agree on when a lease ends.
+
+A step's work may outlive its lease (the analysis runs on a thread that a lost lease cannot stop), so
+the analysis step's write transactions are fenced: each first proves, in the same transaction, that
+its delivery still holds the step (`fence`), and rolls back with `LeaseLost` when another took it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -101,6 +106,44 @@ def release_step_lease(session: Session, *, cycle_id: int, owner: str) -> None:
     table = CycleRow.__table__  # type: ignore[attr-defined]
     session.execute(sa.update(table).where(table.c.id == cycle_id, table.c.step_lease_owner == owner)
                     .values(step_lease_owner=None, step_lease_expires_at=None))
+
+
+@dataclass(frozen=True)
+class StepFence:
+    """The step lease a delivery's writes are fenced by: they commit only while it holds the step."""
+
+    cycle_id: int
+    """The cycle whose step is leased."""
+    owner: str
+    """The delivery holding the step's lease (`jobs.delivery.Delivery.owner`)."""
+
+
+class LeaseLost(Exception):
+    """A fenced write found the step's lease with another delivery (or given back): nothing was committed."""
+
+
+def fence(session: Session, step: StepFence | None) -> None:
+    """Let the open transaction commit only while *step*'s owner holds the cycle's step lease.
+
+    Called before a transaction's first write: the UPDATE renews the lease and, until the commit, holds
+    the cycle's row (PostgreSQL) or the database's write lock (SQLite), so no other delivery can take
+    the lease between this check and the commit. Does nothing when *step* is None (work run inline,
+    outside a lease).
+
+    Raises:
+        LeaseLost: another delivery holds the step, or the lease was given back; the caller's
+            transaction must roll back (`session_scope` does, as the error leaves it).
+    """
+    if step is None:
+        return
+    now = db_now(session)
+    table = CycleRow.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        sa.update(table).where(table.c.id == step.cycle_id, table.c.step_lease_owner == step.owner)
+        .values(step_lease_expires_at=now + timedelta(seconds=lease_seconds())))
+    if not _changed(result):
+        raise LeaseLost(f"cycle {step.cycle_id}: the step's lease is no longer held by {step.owner}; "
+                        f"its writes were rolled back")
 
 
 def count_step_failure(session: Session, *, cycle_id: int, step: str) -> int:

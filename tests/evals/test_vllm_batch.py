@@ -14,7 +14,7 @@ from evals.errors import ConfigError
 from evals.models import ModelSpec
 from evals.providers import vllm_batch
 from evals.results import RETRYABLE, Request
-from tests.peers.vllm_standin import (
+from tests.peers.vllm_types import (
     CompletionOutput,
     RequestMetrics,
     RequestOutput,

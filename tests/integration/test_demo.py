@@ -57,6 +57,8 @@ def test_the_demo_ends_with_a_switch_to_the_simulated_open_model_with_reasons(de
     french = r"smollm2: lang:fr: candidate − production = −0\.\d+ .*(worse than production|undecided)"
     assert re.search(french, out), out
     assert "margin 0.1" in out
+    # Each reason names its model once: "smollm2: p95 latency …", never "smollm2: smollm2: …".
+    assert not re.search(r"(\S+): \1:", out), out
     assert re.search(r"demo finished in \d+", out)
 
 

@@ -22,14 +22,8 @@ from evals.replay import replay
 from evals.results import Request
 from jobs import gpu
 from jobs.providers import ProviderUnavailable
-from tests.peers.vllm_standin import (
-    TOKEN_S,
-    TTFT_S,
-    FakeVllm,
-    LoRARequest,
-    SamplingParams,
-    VLLMValidationError,
-)
+from tests.peers.vllm_standin import TOKEN_S, TTFT_S, FakeVllm
+from tests.peers.vllm_types import LoRARequest, SamplingParams, VLLMValidationError
 
 
 @pytest.fixture(autouse=True)

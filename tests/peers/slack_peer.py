@@ -40,14 +40,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.peers.serving import ThreadedServer
+from tests.peers.slack_checks import block_errors, check_message, error
 
 FaultKind = Literal["429", "500", "503"]
 Endpoint = Literal["api", "webhook", "generic"]
 
-MAX_BLOCKS = 50
-MAX_SECTION_TEXT = 3000
-MAX_HEADER_TEXT = 150
-MAX_TEXT = 40000
 WEBHOOK_PATH = "/services/T0PEER/B0PEER/peersecret"
 """The incoming webhook's path; its last part is the secret Slack checks."""
 
@@ -234,14 +231,14 @@ class SlackPeer:
         if fault is not None:
             return fault
         if not token:
-            return _error("not_authed")
+            return error("not_authed")
         if token != self.token:
-            return _error("invalid_auth")
+            return error("invalid_auth")
         handler = {"chat.postMessage": self._post, "chat.update": self._update,
                    "conversations.history": self._history_of, "conversations.replies": self._replies,
                    "conversations.list": self._list}.get(method)
         if handler is None:
-            return _error("unknown_method")
+            return error("unknown_method")
         return await handler(args)
 
     def _channel_id(self, channel: Any) -> str | None:
@@ -260,8 +257,8 @@ class SlackPeer:
     async def _post(self, args: dict[str, Any]) -> Response:
         channel = self._channel_id(args.get("channel"))
         if channel is None:
-            return _error("channel_not_found")
-        problem = _check_message(args)
+            return error("channel_not_found")
+        problem = check_message(args)
         if problem is not None:
             return problem
         with self._lock:
@@ -270,7 +267,7 @@ class SlackPeer:
             if message.thread_ts is not None:
                 parent = next((m for m in self._history[channel] if m.ts == message.thread_ts), None)
                 if parent is None:
-                    return _error("thread_not_found")
+                    return error("thread_not_found")
                 parent.replies.append(message)
             else:
                 self._history[channel].append(message)
@@ -285,14 +282,14 @@ class SlackPeer:
     async def _update(self, args: dict[str, Any]) -> Response:
         channel = args.get("channel")
         if not isinstance(channel, str) or channel not in self._history:
-            return _error("channel_not_found")  # chat.update takes the channel's ID only
-        problem = _check_message(args)
+            return error("channel_not_found")  # chat.update takes the channel's ID only
+        problem = check_message(args)
         if problem is not None:
             return problem
         with self._lock:
             message = next((m for m in self._history[channel] if m.ts == args.get("ts")), None)
             if message is None:
-                return _error("message_not_found")
+                return error("message_not_found")
             message.text, message.blocks = str(args.get("text") or ""), args.get("blocks")
             message.edits += 1
         return JSONResponse({"ok": True, "channel": channel, "ts": message.ts, "text": message.text})
@@ -300,7 +297,7 @@ class SlackPeer:
     async def _history_of(self, args: dict[str, Any]) -> Response:
         channel = args.get("channel")
         if not isinstance(channel, str) or channel not in self._history:
-            return _error("channel_not_found")  # conversations.* take the channel's ID only
+            return error("channel_not_found")  # conversations.* take the channel's ID only
         oldest = float(args.get("oldest") or 0)
         with_metadata = str(args.get("include_all_metadata", "0")).lower() in ("1", "true")
         limit = int(args.get("limit") or 100)
@@ -313,12 +310,12 @@ class SlackPeer:
     async def _replies(self, args: dict[str, Any]) -> Response:
         channel = args.get("channel")
         if not isinstance(channel, str) or channel not in self._history:
-            return _error("channel_not_found")
+            return error("channel_not_found")
         with_metadata = str(args.get("include_all_metadata", "0")).lower() in ("1", "true")
         with self._lock:
             parent = next((m for m in self._history[channel] if m.ts == args.get("ts")), None)
             if parent is None:
-                return _error("thread_not_found")
+                return error("thread_not_found")
             found = [m.as_api(with_metadata=with_metadata) for m in [parent, *parent.replies]]
         return JSONResponse({"ok": True, "messages": found, "has_more": False})
 
@@ -345,7 +342,7 @@ class SlackPeer:
             return self._reject(400, "invalid_payload")
         if not isinstance(body, dict) or not (body.get("text") or body.get("blocks")):
             return self._reject(400, "no_text")
-        if _block_errors(body.get("blocks")):
+        if block_errors(body.get("blocks")):
             return self._reject(400, "invalid_blocks")
         with self._lock:
             self._webhook.append(body)
@@ -374,55 +371,3 @@ class SlackPeer:
         with self._lock:
             self._generic.append(({k.lower(): v for k, v in request.headers.items()}, raw))
         return JSONResponse({"received": True})
-
-
-def _error(code: str, **extra: Any) -> JSONResponse:
-    # Slack answers API errors with HTTP 200 and ok: false.
-    return JSONResponse({"ok": False, "error": code, **extra})
-
-
-def _check_message(args: dict[str, Any]) -> JSONResponse | None:
-    blocks = args.get("blocks")
-    if not args.get("text") and not blocks:
-        return _error("no_text")
-    if len(str(args.get("text") or "")) > MAX_TEXT:
-        return _error("msg_too_long")
-    errors = _block_errors(blocks)
-    if errors:
-        return _error("invalid_blocks", errors=errors)
-    metadata = args.get("metadata")
-    if metadata is not None and not (isinstance(metadata, dict) and isinstance(metadata.get("event_type"), str)
-                                     and isinstance(metadata.get("event_payload"), dict)):
-        return _error("invalid_metadata_format")
-    return None
-
-
-def _block_errors(blocks: Any) -> list[str]:
-    if blocks is None:
-        return []
-    if not isinstance(blocks, list):
-        return ["blocks must be an array"]
-    errors = []
-    if len(blocks) > MAX_BLOCKS:
-        errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    for i, block in enumerate(blocks):
-        kind = block.get("type") if isinstance(block, dict) else None
-        text = block.get("text") if isinstance(block, dict) else None
-        if kind not in ("section", "header", "context", "divider", "actions"):
-            errors.append(f"unsupported type [json-pointer:/blocks/{i}/type]")
-        elif kind == "header":
-            if not isinstance(text, dict) or text.get("type") != "plain_text":
-                errors.append(f"must be plain_text [json-pointer:/blocks/{i}/text]")
-            elif len(str(text.get("text", ""))) > MAX_HEADER_TEXT:
-                errors.append(f"must be less than {MAX_HEADER_TEXT + 1} characters [json-pointer:/blocks/{i}/text]")
-        elif kind == "section":
-            fields = block.get("fields") or []
-            if text is None and not fields:
-                errors.append(f"must provide text or fields [json-pointer:/blocks/{i}]")
-            for part in [text, *fields] if text is not None else fields:
-                if not isinstance(part, dict) or part.get("type") not in ("mrkdwn", "plain_text"):
-                    errors.append(f"invalid text object [json-pointer:/blocks/{i}/text]")
-                elif len(str(part.get("text", ""))) > MAX_SECTION_TEXT:
-                    errors.append(f"must be less than {MAX_SECTION_TEXT + 1} characters "
-                                  f"[json-pointer:/blocks/{i}/text]")
-    return errors

@@ -20,8 +20,8 @@ def test_within_the_slo_is_ok() -> None:
 
 
 @pytest.mark.parametrize(("p95", "ttft", "words"), [
-    (2500, 100, "m: p95 latency 2,500 ms is above the SLO of 2,000 ms"),
-    (100, 900, "m: p95 time to first token 900 ms is above the SLO of 800 ms"),
+    (2500, 100, "p95 latency 2,500 ms is above the SLO of 2,000 ms"),
+    (100, 900, "p95 time to first token 900 ms is above the SLO of 800 ms"),
 ])
 def test_a_broken_bound_gives_the_numbers(p95: float, ttft: float, words: str) -> None:
     check = check_latency(model="m", kind="openai", evidence=LatencyEvidence(p95_ms=p95, ttft_p95_ms=ttft), slo=SLO)

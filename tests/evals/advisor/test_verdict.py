@@ -74,10 +74,10 @@ CASES: list[tuple[str, Callable[[], Recommendation], str, str | None, list[str]]
     ("no volume, better: extra cost unknown", lambda: run(candidate(overall=BETTER), volume=None), "stay", None,
      ["provably better, but its extra cost is unknown, so policy.max_cost_increase cannot be checked"]),
     ("the candidate breaks the SLO", lambda: run(candidate(p95=2500), latency_slo_ms={"p95": 2000}), "stay", None,
-     ["mistral-vllm: mistral-vllm: p95 latency 2,500 ms is above the SLO of 2,000 ms"]),
+     ["mistral-vllm: p95 latency 2,500 ms is above the SLO of 2,000 ms"]),
     ("production breaks the SLO: reported only", lambda: run(candidate(NEAR_API), prod=production(),
                                                              latency_slo_ms={"p95": 1000}), "stay", None,
-     ["production: gpt: p95 latency 1,210 ms is above the SLO of 1,000 ms"]),
+     ["production: p95 latency 1,210 ms is above the SLO of 1,000 ms"]),
     ("a vllm candidate's SLO is not checked", lambda: run(candidate(gpu_spec(kind="vllm"), p95=9999),
                                                           latency_slo_ms={"p95": 2000}), "switch_advisable",
      "mistral-vllm", ["the latency SLO is not checked on them; declare latency_p95_ms on the model to check it"]),
@@ -107,13 +107,13 @@ CASES: list[tuple[str, Callable[[], Recommendation], str, str | None, list[str]]
       "production: failed 2 cases: 2 errors"]),
     ("a measured capacity is a lower bound", lambda: run(candidate(capacity=None, measured_rps=12.0)),
      "switch_advisable", "mistral-vllm",
-     ["mistral-vllm: mistral-vllm: capacity 12.00 rps per replica is the throughput measured in the cycle, a lower "
+     ["mistral-vllm: capacity 12.00 rps per replica is the throughput measured in the cycle, a lower "
       "bound, so its cost is an upper bound"]),
     ("an unpriced candidate is not compared", lambda: run(candidate(capacity=None)), "stay", None,
      ["no capacity is declared (pricing.capacity_rps)", "stay on gpt",
       "cost not compared: a side has no monthly cost, so no switch is advised for cost"]),
     ("an unpriced production", lambda: run(candidate(), prod=production(pricing={}, model="no-such-model")),
-     "stay", None, ["production: gpt has no price: declare pricing"]),
+     "stay", None, ["production: has no price: declare pricing"]),
 ]
 
 
@@ -126,6 +126,24 @@ def test_verdict_and_reasons(name: str, make: Callable[[], Recommendation], verd
     text = "\n".join(recommendation.reasons)
     for words in reasons:
         assert words in text, f"{words!r} not in:\n{text}"
+
+
+@pytest.mark.parametrize(("name", "make", "verdict", "to", "reasons"), CASES, ids=[c[0] for c in CASES])
+def test_each_reason_names_its_model_once(name: str, make: Callable[[], Recommendation], verdict: str,
+                                          to: str | None, reasons: list[str]) -> None:
+    recommendation = make()
+
+    names = {recommendation.production, *(c.model for c in recommendation.candidates)}
+    for reason in recommendation.reasons:
+        for model in names:
+            assert not reason.startswith(f"{model}: {model}"), reason
+        assert not reason.startswith(f"production: {recommendation.production}:"), reason
+
+
+def test_a_broken_slo_reads_once_per_model() -> None:
+    recommendation = run(candidate(p95=2500), latency_slo_ms={"p95": 2000})
+
+    assert "mistral-vllm: p95 latency 2,500 ms is above the SLO of 2,000 ms" in recommendation.reasons
 
 
 def test_drifted_models_are_named() -> None:
