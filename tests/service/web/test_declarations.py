@@ -194,3 +194,27 @@ def test_a_models_options_are_not_shown_and_saving_keeps_them(web: TestClient, s
     with session_scope() as session:
         stored = declare.stored_models(session)["sim"]
         assert (stored.options, stored.max_concurrency, stored.latency_p95_ms) == ({"accuracy": 0.8}, 3, 250.0)
+
+
+def test_a_watch_naming_a_judge_labels_file_is_refused_at_that_line_as_the_api_refuses_it(
+        web: TestClient, secrets: dict[str, str], applied: Path) -> None:
+    from evals.config import load_config
+    from evals.drift.judge_labels import JudgeLabel
+    from evals.recipe import StoredWatch
+
+    watch = load_config(applied).watches["qa-watch"]
+    labelled = watch.model_copy(update={"drift": watch.drift.model_copy(update={"judge_labels": "labels.jsonl"})})
+    with session_scope() as session:  # as `turnout apply` stores a watch whose labels file it read
+        catalog.apply_watch(session, watch=labelled, judge_labels=[JudgeLabel(case="paris", answer="Paris", score=1.0)])
+    sign_in(web, secrets["editor"])
+    form = web.get("/watches/qa-watch/edit")
+    csrf, text = csrf_of(form.text), _text(form.text)
+    assert yaml.safe_load(text)["drift"] == {"judge_labels": "labels.jsonl"}
+    # the file is read where turnout.yaml is, not here: refused at its line, the stored labels kept
+    refused = web.post("/watches/qa-watch/edit", data={"csrf": csrf, "text": text.replace("0 6 * * *", "0 8 * * *")})
+    assert refused.status_code == 422
+    [(line, message)] = _line_errors(refused.text)
+    assert "judge_labels" in text.splitlines()[line - 1] and "relative to turnout.yaml" in message
+    with session_scope() as session:
+        spec = StoredWatch.model_validate(listing.live_watch(session, name="qa-watch").spec)
+        assert spec.schedule == "0 6 * * *" and [label["case"] for label in spec.judge_label_set] == ["paris"]
