@@ -110,6 +110,28 @@ def save_model(request: Request, session: SessionDep, user: Admin, name: str,
     return _save(request, session, user, kind="model", name=name, text=text)
 
 
+@router.post("/watches/{name}/delete")
+def delete_watch(session: SessionDep, user: Editor, name: str) -> Response:
+    """Soft-delete the watch, as `DELETE /api/v1/watches/{name}` (or `turnout apply --prune`) does: it is no
+    longer scheduled; its cycles and runs are kept."""
+    change = declare.delete_watch(session, name=name)
+    access.record(session, actor=user.name, token_id=user.token_id, action="watch.delete", target=f"watch:{name}",
+                  detail={"action": change.action})
+    session.commit()
+    return RedirectResponse(f"/?deleted={quote(name)}", status_code=303)
+
+
+@router.post("/models/{name}/delete")
+def delete_model(session: SessionDep, user: Admin, name: str) -> Response:
+    """Soft-delete a model no watch calls, as `DELETE /api/v1/models/{name}` does (admins only; 409 naming the
+    watches that call it)."""
+    change = declare.delete_model(session, name=name)
+    access.record(session, actor=user.name, token_id=user.token_id, action="model.delete", target=f"model:{name}",
+                  detail={"action": change.action})
+    session.commit()
+    return RedirectResponse(f"/models?saved=deleted&name={quote(name)}", status_code=303)
+
+
 def _exists(session: SessionDep, kind: Kind, name: str) -> bool:
     try:
         (listing.live_watch if kind == "watch" else listing.model)(session, name=name)

@@ -51,7 +51,7 @@ def next_cycle(watch: WatchPublic, *, now: datetime) -> datetime | None:
 
 
 @router.get("/")
-def overview(request: Request, session: SessionDep, user: Viewer) -> Response:
+def overview(request: Request, session: SessionDep, user: Viewer, deleted: str = "") -> Response:
     """Every watch: verdict and main reason, last and next cycle, score sparkline, cost this month."""
     now = datetime.now(UTC)
     month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -59,7 +59,7 @@ def overview(request: Request, session: SessionDep, user: Viewer) -> Response:
                        next_cycle=next_cycle(item.watch, now=now), sparkline=charts.sparkline(item.scores),
                        cost_month=item.cost_since_usd)
              for item in watches_overview(session, since=month, points=SPARK_POINTS).watches]
-    return render(request, "overview.html", {"title": "Watches", "user": user, "lines": lines})
+    return render(request, "overview.html", {"title": "Watches", "user": user, "lines": lines, "deleted": deleted})
 
 
 @router.get("/watches/{name}")

@@ -218,3 +218,25 @@ def test_a_watch_naming_a_judge_labels_file_is_refused_at_that_line_as_the_api_r
     with session_scope() as session:
         spec = StoredWatch.model_validate(listing.live_watch(session, name="qa-watch").spec)
         assert spec.schedule == "0 6 * * *" and [label["case"] for label in spec.judge_label_set] == ["paris"]
+
+
+def test_a_watch_and_then_its_unused_model_are_deleted_from_their_forms(web: TestClient, secrets: dict[str, str],
+                                                                         applied: Path) -> None:
+    sign_in(web, secrets["editor"])
+    form = web.get("/watches/qa-watch/edit")
+    csrf = csrf_of(form.text)
+    assert 'action="/watches/qa-watch/delete"' in form.text
+    sign_in(web, secrets["viewer"])
+    assert web.post("/watches/qa-watch/delete", data={"csrf": csrf_of(web.get("/").text)}).status_code == 403
+    sign_in(web, secrets["admin"])
+    csrf = csrf_of(web.get("/models/cand/edit").text)
+    in_use = web.post("/models/cand/delete", data={"csrf": csrf})
+    assert in_use.status_code == 409 and "qa-watch" in html.unescape(in_use.text)
+    gone = web.post("/watches/qa-watch/delete", data={"csrf": csrf})
+    assert gone.status_code == 303 and gone.headers["location"] == "/?deleted=qa-watch"
+    assert "Deleted watch qa-watch" in web.get("/?deleted=qa-watch").text and _watch_names() == []
+    deleted = web.post("/models/cand/delete", data={"csrf": csrf})
+    assert deleted.headers["location"] == "/models?saved=deleted&name=cand"
+    assert 'href="/models/cand/edit"' not in web.get("/models").text
+    assert [(e.target, e.actor) for e in _actions("watch.delete") + _actions("model.delete")] == [
+        ("watch:qa-watch", "admin-web"), ("model:cand", "admin-web")]
