@@ -19,7 +19,7 @@ from service.storage import catalog
 from service.storage.public import CycleStatusPublic, IsoDatetime, RunProgressPublic, RunResultsPublic
 from service.storage.results import run_results
 from service.storage.runs import NotFound
-from service.storage.tables import CycleRow, GoldenSetRow, GoldenSetVersionRow, ModelRow, Role, RunRow, State, WatchRow
+from service.storage.tables import CycleRow, GoldenSetVersionRow, ModelRow, Role, RunRow, State, WatchRow
 
 MAX_PAGE = 500
 """The largest page any list answers, whatever `limit` asks for."""
@@ -93,10 +93,21 @@ class GoldenSetPublic(_Public):
     versions: list[GoldenSetVersionPublic]
 
 
+class GoldenSetSummaryPublic(_Public):
+    """A golden set in the list: its current version and how many it has (`GET /golden-sets/{name}` pages
+    through them)."""
+
+    name: str
+    privacy: str
+    source: str | None
+    current: GoldenSetVersionPublic | None
+    n_versions: int
+
+
 class GoldenSetsPublic(_Public):
     """Golden sets that are not deleted, by name."""
 
-    golden_sets: list[GoldenSetPublic]
+    golden_sets: list[GoldenSetSummaryPublic]
 
 
 class CyclePagePublic(_Public):
@@ -158,22 +169,29 @@ def _model_public(row: ModelRow) -> ModelPublic:
 
 
 def golden_sets(session: Session) -> GoldenSetsPublic:
-    """Every golden set that is not deleted, with its versions."""
+    """Every golden set that is not deleted, with its current version and its count of versions (not every
+    version: a set edited daily holds hundreds)."""
     sets = catalog.list_golden_sets(session)
-    versions: dict[int, list[GoldenSetVersionRow]] = {}
+    counts: dict[int, int] = {}
+    current: dict[int, GoldenSetVersionRow] = {}
     if sets:
-        for version in session.exec(select(GoldenSetVersionRow).where(
-                col(GoldenSetVersionRow.golden_set_id).in_([row.id for row in sets]))
-                .order_by(col(GoldenSetVersionRow.id).desc())).all():
-            versions.setdefault(version.golden_set_id, []).append(version)
-    return GoldenSetsPublic(golden_sets=[_golden_set_public(row, versions.get(row.id or 0, [])) for row in sets])
+        ids = [row.id for row in sets]
+        counts = {set_id: n for set_id, n in session.exec(
+            select(col(GoldenSetVersionRow.golden_set_id), sa.func.count())
+            .where(col(GoldenSetVersionRow.golden_set_id).in_(ids))
+            .group_by(col(GoldenSetVersionRow.golden_set_id))).all()}
+        current_ids = [row.current_version_id for row in sets if row.current_version_id is not None]
+        current = {v.golden_set_id: v for v in session.exec(
+            select(GoldenSetVersionRow).where(col(GoldenSetVersionRow.id).in_(current_ids))).all()}
+    return GoldenSetsPublic(golden_sets=[GoldenSetSummaryPublic(
+        name=row.name, privacy=row.privacy, source=row.source, n_versions=counts.get(row.id or 0, 0),
+        current=_version_public(current[row.id or 0], current=True) if (row.id or 0) in current else None)
+        for row in sets])
 
 
-def _golden_set_public(row: GoldenSetRow, versions: list[GoldenSetVersionRow]) -> GoldenSetPublic:
-    return GoldenSetPublic(name=row.name, privacy=row.privacy, source=row.source, versions=[
-        GoldenSetVersionPublic(content_hash=v.content_hash, n_cases=v.n_cases, privacy=v.privacy,
-                               created_at=v.created_at, used_at=v.used_at, current=v.id == row.current_version_id)
-        for v in versions])
+def _version_public(v: GoldenSetVersionRow, *, current: bool) -> GoldenSetVersionPublic:
+    return GoldenSetVersionPublic(content_hash=v.content_hash, n_cases=v.n_cases, privacy=v.privacy,
+                                  created_at=v.created_at, used_at=v.used_at, current=current)
 
 
 def cycle_page(session: Session, *, limit: int = 50, cursor: int | None = None, watch: str | None = None,

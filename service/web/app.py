@@ -23,7 +23,7 @@ from service.api.app import create_app as create_api
 from service.api.errors import TITLES
 from service.web import auth
 from service.web.render import render
-from service.web.routes import alerts, drift, goldensets, runs, session, watches
+from service.web.routes import alerts, declarations, drift, goldensets, runs, session, watches
 
 STATIC = Path(__file__).parent / "static"
 
@@ -38,7 +38,8 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 def create_app() -> FastAPI:
     """The API (`/api/v1`, `/healthz`, `/readyz`, `/metrics`) plus the dashboard at `/`."""
     app = create_api()
-    for router in (session.router, watches.router, runs.router, drift.router, goldensets.router, alerts.router):
+    for router in (session.router, declarations.router, watches.router, runs.router, drift.router, goldensets.router,
+                   alerts.router):
         app.include_router(router, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -51,6 +51,11 @@ class User:
         """Editors and admins may pause, resume, trigger and upload."""
         return access.role_allows(self.role, needed="editor")
 
+    @property
+    def can_admin(self) -> bool:
+        """Admins also declare and change models, as in the API."""
+        return access.role_allows(self.role, needed="admin")
+
 
 def csrf_for(token: str) -> str:
     """The CSRF token of the session signed in with *token*."""
@@ -89,6 +94,17 @@ def editor(user: Viewer, csrf: Annotated[str, Form()] = "") -> User:
 
 
 Editor = Annotated[User, Depends(editor)]
+
+
+def admin(user: Editor) -> User:
+    """A form post by an admin that carries the session's CSRF token (models are an admin's, as in the API)."""
+    if not user.can_admin:
+        raise Forbidden(f"token '{user.name}' has role {user.role}; changing models needs admin "
+                        "(`turnout token create --role admin`)")
+    return user
+
+
+Admin = Annotated[User, Depends(admin)]
 
 
 def is_https(request: Request) -> bool:

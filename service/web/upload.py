@@ -19,6 +19,11 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 UPLOAD_FORMATS: tuple[Format, ...] = ("jsonl", "yaml", "csv", "openai-evals")
 """Formats a single uploaded file can hold (promptfoo configs name other files: use `turnout apply`)."""
 
+CONTEXT_LINES = 2
+"""Lines shown around each problem of a large upload (or declaration)."""
+FULL_LISTING_LINES = 400
+"""Uploads up to this many lines are listed whole beside their problems."""
+
 SUFFIX = {"jsonl": ".jsonl", "yaml": ".yaml", "csv": ".csv", "openai-evals": ".jsonl"}
 
 
@@ -69,3 +74,25 @@ def check_upload(*, name: str, privacy: Privacy, text: str, format: Format, file
     except ConfigError as exc:
         return Checked(None, [Problem(exc.line, exc.field, exc.reason)])
     return Checked(golden_set)
+
+
+def listing(text: str, problems: list[Problem]) -> list[tuple[int | None, str, list[Problem]]]:
+    """The lines of an upload (or a declaration) with their problems; past FULL_LISTING_LINES only those near a
+    problem, with `…` for the lines left out."""
+    lines = text.splitlines()
+    by_line: dict[int, list[Problem]] = {}
+    for problem in problems:
+        if problem.line is not None:
+            by_line.setdefault(problem.line, []).append(problem)
+    if len(lines) <= FULL_LISTING_LINES:
+        shown = set(range(1, len(lines) + 1))
+    else:
+        shown = {n for line in by_line for n in range(line - CONTEXT_LINES, line + CONTEXT_LINES + 1)}
+    out: list[tuple[int | None, str, list[Problem]]] = []
+    previous = 0
+    for number in sorted(n for n in shown if 1 <= n <= len(lines)):
+        if number != previous + 1:
+            out.append((None, "…", []))
+        out.append((number, lines[number - 1], by_line.get(number, [])))
+        previous = number
+    return out

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from evals.config import WatchDecl
 from evals.errors import ConfigError
@@ -46,11 +47,11 @@ class ModelBody(ModelSpec):
     name: str | None = None  # type: ignore[assignment]
 
 
-def _named(body: WatchBody | ModelBody, name: str) -> dict[str, Any]:
-    if body.name is not None and body.name != name:
-        raise ConfigError(f"the body names '{body.name}' but the path '{name}'; leave `name` out or make them "
+def _named(data: dict[str, Any], name: str) -> dict[str, Any]:
+    if data.get("name") is not None and data["name"] != name:
+        raise ConfigError(f"the body names '{data['name']}' but the path '{name}'; leave `name` out or make them "
                           "agree", field="name")
-    return {**body.model_dump(exclude_unset=True), "name": name}
+    return {**data, "name": name}
 
 
 def _declared(kind: type[WatchDecl] | type[ModelSpec], data: dict[str, Any]) -> Any:
@@ -60,6 +61,29 @@ def _declared(kind: type[WatchDecl] | type[ModelSpec], data: dict[str, Any]) -> 
         error = exc.errors()[0]
         raise ConfigError(error["msg"].removeprefix("Value error, "),
                           field=field_name(tuple(error["loc"])) or None) from None
+
+
+def declare_watch(session: Session, *, name: str, data: dict[str, Any]) -> Change:
+    """Check *data*, a `watches:` entry of turnout.yaml (its `name` left out or *name*), as `turnout apply`
+    checks it, and create or replace watch *name* with it; the caller audits and commits (`PUT
+    /api/v1/watches/{name}` and the dashboard's watch form).
+
+    Raises:
+        ConfigError: naming the field at fault, for a declaration `apply` would refuse.
+    """
+    watch: WatchDecl = _declared(WatchDecl, _named(data, name))
+    return declare.put_watch(session, watch=watch)
+
+
+def declare_model(session: Session, *, name: str, data: dict[str, Any]) -> Change:
+    """Check *data*, a `models:` entry of turnout.yaml, as `turnout apply` checks it, and create or replace
+    model *name* with it; the caller checks the role (admin), audits and commits.
+
+    Raises:
+        ConfigError: naming the field at fault, or the watch the change would break.
+    """
+    spec: ModelSpec = _declared(ModelSpec, _named(data, name))
+    return declare.put_model(session, spec=spec)
 
 
 def _answer(session: SessionDep, token: ApiTokenRow, change: Change, *, action: str, dry_run: bool) -> ChangePublic:
@@ -78,8 +102,7 @@ def put_watch(session: SessionDep, token: EditorToken, name: NewName, body: Watc
               ) -> ChangePublic:
     """Create or replace a watch, checked as `turnout apply` checks it (its golden set and models must exist,
     the privacy policy must allow them). The scheduler picks up its schedule, or a pause, at its next sync."""
-    watch: WatchDecl = _declared(WatchDecl, _named(body, name))
-    change = declare.put_watch(session, watch=watch)
+    change = declare_watch(session, name=name, data=body.model_dump(exclude_unset=True))
     return _answer(session, token, change, action="watch.put", dry_run=dry_run)
 
 
@@ -102,8 +125,7 @@ def put_model(session: SessionDep, token: AdminToken, name: NewName, body: Model
               ) -> ChangePublic:
     """Create or replace a model (admins only), checked as `turnout apply` checks it; refused when a watch
     that calls it would then break the privacy policy."""
-    spec: ModelSpec = _declared(ModelSpec, _named(body, name))
-    change = declare.put_model(session, spec=spec)
+    change = declare_model(session, name=name, data=body.model_dump(exclude_unset=True))
     return _answer(session, token, change, action="model.put", dry_run=dry_run)
 
 

@@ -73,7 +73,8 @@ def get_run(session: SessionDep, run_id: RowId, limit: Limit = 100,
 
 @router.get("/golden-sets", response_model=GoldenSetsPublic, tags=["golden sets"])
 def list_golden_sets(session: SessionDep) -> GoldenSetsPublic:
-    """Golden sets with their versions (content hash, case count, first use)."""
+    """Golden sets by name, each with its current version (content hash, case count, first use) and its
+    count of versions; `GET /golden-sets/{name}` pages through its versions."""
     return listing.golden_sets(session)
 
 

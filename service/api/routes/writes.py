@@ -1,23 +1,32 @@
 """What an editor may change: the config (models only by admins), watches paused or resumed, cycles
-triggered. Each write goes through the code path of the matching CLI command and is audited."""
+triggered, cancelled or advised again, a run pinned as its model's drift reference; and an admin's test
+alert. Each write goes through the code path of the matching CLI command (and dashboard button) and is
+audited."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from pydantic import BaseModel, ConfigDict
 
+from evals.recipe import StoredWatch
 from service.api.bundle import BundleFile, load_bundle
-from service.api.deps import EditorToken, SessionDep
+from service.api.deps import AdminToken, EditorToken, RowId, SessionDep
 from service.api.errors import problem_responses
-from service.storage import access, catalog
+from service.storage import access, advice, alert_views, catalog, drift, outbox, runs
+from service.storage.alert_views import AlertPublic
 from service.storage.catalog import Change
+from service.storage.public import CyclePublic, IsoDatetime, RecommendationPublic
+from service.storage.summary import cycle_summary
 
 FILES_HELP = "the files turnout.yaml names; each part's filename is its path relative to turnout.yaml"
 ALLOW_UNSUPPORTED_HELP = ("import asserts Turnout cannot run (javascript, python, ...) as unscorable, as "
                           "`turnout apply --allow-unsupported` does")
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(responses=problem_responses(401, 403, 422, 503))
 
@@ -116,3 +125,87 @@ def trigger_cycle(session: SessionDep, token: EditorToken, name: str) -> CycleQu
                   detail={"watch": name})
     session.commit()
     return CycleQueuedPublic(cycle_id=cycle_id, watch=name)
+
+
+@router.post("/cycles/{cycle_id}/cancel", response_model=CyclePublic, tags=["cycles"],
+             responses=problem_responses(404, 409))
+def cancel_cycle(session: SessionDep, token: EditorToken, cycle_id: RowId) -> CyclePublic:
+    """Cancel a queued or running cycle, as `turnout cancel` does: its runs stop at their next batch, what
+    they stored is kept (409 when the cycle is already over)."""
+    runs.cancel_cycle(session, cycle_id=cycle_id)
+    access.record(session, actor=token.name, token_id=token.id, action="cycle.cancel", target=f"cycle:{cycle_id}")
+    session.commit()
+    return cycle_summary(session, cycle_id=cycle_id)
+
+
+@router.post("/cycles/{cycle_id}/advise", response_model=RecommendationPublic, tags=["recommendations"],
+             responses=problem_responses(404, 409))
+def advise_cycle_again(session: SessionDep, token: EditorToken, cycle_id: RowId) -> RecommendationPublic:
+    """Advise the cycle again with the watch's current policy and models, from the stored scores, as
+    `turnout advise WATCH --cycle ID --recompute` does; an announcement it changes is alerted as usual
+    (409 for a cycle that was never advised)."""
+    from jobs.advice import advise_cycle  # the statistics stack: imported only when asked for
+
+    runs.get_cycle(session, cycle_id=cycle_id)  # NotFound names it
+    if advice.cycle_recommendation(session, cycle_id=cycle_id) is None:
+        raise runs.InvalidState(f"cycle {cycle_id} has no recommendation to make again: only a cycle that "
+                                "finished and was analysed has one")
+    session.commit()  # advising writes in its own session: this one holds no lock meanwhile (SQLite)
+    recommendation = advise_cycle(cycle_id, current=True)
+    if recommendation is None:  # its production run is gone or failed since it was advised
+        raise runs.InvalidState(f"cycle {cycle_id} has no production run to compare with any more")
+    access.record(session, actor=token.name, token_id=token.id, action="recommendation.recompute",
+                  target=f"cycle:{cycle_id}")
+    session.commit()
+    return recommendation
+
+
+class DriftPinPublic(BaseModel):
+    """A run pinned as the baseline its model is compared with in its watch, instead of its last runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    watch: str
+    model: str
+    run_id: int
+    pinned_at: IsoDatetime
+
+
+@router.post("/runs/{run_id}/pin", response_model=DriftPinPublic, tags=["drift"],
+             responses=problem_responses(404))
+def pin_run(session: SessionDep, token: EditorToken, run_id: RowId) -> DriftPinPublic:
+    """Pin the run as its model's drift reference in the watch of its cycle, as `turnout drift WATCH --pin
+    RUN_ID` does (422 for a run that answered nothing; 404 when its watch was deleted)."""
+    run = runs.get_run(session, run_id=run_id)
+    watch = runs.recipe(runs.get_cycle(session, cycle_id=run.cycle_id)).watch.name
+    pin = drift.pin_reference(session, watch_name=watch, run_id=run_id)
+    access.record(session, actor=token.name, token_id=token.id, action="drift.pin", target=f"run:{run_id}",
+                  detail={"watch": watch})
+    session.commit()
+    return DriftPinPublic(watch=watch, model=runs.model_names(session, [run]).get(run.model_id, ""), run_id=run_id,
+                          pinned_at=pin.created_at)
+
+
+@router.post("/watches/{name}/alerts/test", response_model=AlertPublic, status_code=status.HTTP_202_ACCEPTED,
+             tags=["alerts"], responses=problem_responses(404, 409))
+def test_alert(session: SessionDep, token: AdminToken, name: str) -> AlertPublic:
+    """Send a test message through the watch's alert routes, as `turnout alerts test WATCH` does (admins
+    only): stored in the outbox and handed to the workers, which deliver it; `GET /alerts/{id}` shows each
+    route's attempts. 409 when no route's environment variable is set here."""
+    from jobs.alerts.deliver import routes_of
+    from jobs.alerts.tasks import enqueue_alerts  # imports the Celery app: only when an alert is sent
+
+    row = drift.watch_row(session, watch_name=name)
+    routes = StoredWatch.model_validate(row.spec).alerts
+    if not routes_of(routes):
+        raise runs.InvalidState(f"watch '{name}' has no route: none of {routes.slack_token_env}, "
+                                f"{routes.slack_webhook_env}, {routes.webhook_url_env} is set; every route is skipped")
+    alert_id = outbox.create_test_alert(session, watch=row).id or 0
+    access.record(session, actor=token.name, token_id=token.id, action="alert.test", target=f"alert:{alert_id}",
+                  detail={"watch": name})
+    session.commit()
+    try:
+        enqueue_alerts([alert_id])
+    except Exception as exc:  # broker down: the reconciler hands the due alert over later
+        log.warning("could not enqueue test alert %s (%s); the reconciler will", alert_id, exc)
+    return alert_views.alert(session, alert_id=alert_id)

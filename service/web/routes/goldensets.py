@@ -30,11 +30,6 @@ from service.web.render import render
 
 router = APIRouter()
 
-CONTEXT_LINES = 2
-"""Lines shown around each problem of a large upload."""
-FULL_LISTING_LINES = 400
-"""Uploads up to this many lines are listed whole beside their problems."""
-
 
 def _golden_set(session: SessionDep, name: str) -> GoldenSetPublic | None:
     try:
@@ -96,27 +91,6 @@ def edit_page(request: Request, session: SessionDep, user: Viewer, name: str) ->
                  checked=None)
 
 
-def _listing(text: str, problems: list[upload.Problem]) -> list[tuple[int | None, str, list[upload.Problem]]]:
-    """The uploaded lines with their problems; past FULL_LISTING_LINES only those near a problem."""
-    lines = text.splitlines()
-    by_line: dict[int, list[upload.Problem]] = {}
-    for problem in problems:
-        if problem.line is not None:
-            by_line.setdefault(problem.line, []).append(problem)
-    if len(lines) <= FULL_LISTING_LINES:
-        shown = set(range(1, len(lines) + 1))
-    else:
-        shown = {n for line in by_line for n in range(line - CONTEXT_LINES, line + CONTEXT_LINES + 1)}
-    out: list[tuple[int | None, str, list[upload.Problem]]] = []
-    previous = 0
-    for number in sorted(n for n in shown if 1 <= n <= len(lines)):
-        if number != previous + 1:
-            out.append((None, "…", []))
-        out.append((number, lines[number - 1], by_line.get(number, [])))
-        previous = number
-    return out
-
-
 def _form(request: Request, user: Any, *, name: str, existing: GoldenSetPublic | None, text: str, format: str,
           checked: upload.Checked | None, fields: str = "", status_code: int = 200) -> Response:
     problems = checked.problems if checked else []
@@ -124,7 +98,7 @@ def _form(request: Request, user: Any, *, name: str, existing: GoldenSetPublic |
         "title": f"Upload {name}" if name else "Upload a golden set", "user": user, "name": name,
         "existing": existing, "text": text, "format": format, "fields": fields, "formats": upload.UPLOAD_FORMATS,
         "problems": problems, "unlocated": [p for p in problems if p.line is None],
-        "listing": _listing(text, problems) if problems else []}, status_code=status_code)
+        "listing": upload.listing(text, problems) if problems else []}, status_code=status_code)
 
 
 @router.post("/golden-sets/upload")

@@ -51,7 +51,7 @@ def next_cycle(watch: WatchPublic, *, now: datetime) -> datetime | None:
 
 
 @router.get("/")
-def overview(request: Request, session: SessionDep, user: Viewer) -> Response:
+def overview(request: Request, session: SessionDep, user: Viewer, deleted: str = "") -> Response:
     """Every watch: verdict and main reason, last and next cycle, score sparkline, cost this month."""
     now = datetime.now(UTC)
     month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -59,11 +59,12 @@ def overview(request: Request, session: SessionDep, user: Viewer) -> Response:
                        next_cycle=next_cycle(item.watch, now=now), sparkline=charts.sparkline(item.scores),
                        cost_month=item.cost_since_usd)
              for item in watches_overview(session, since=month, points=SPARK_POINTS).watches]
-    return render(request, "overview.html", {"title": "Watches", "user": user, "lines": lines})
+    return render(request, "overview.html", {"title": "Watches", "user": user, "lines": lines, "deleted": deleted})
 
 
 @router.get("/watches/{name}")
-def watch_page(request: Request, session: SessionDep, user: Viewer, name: str, segment: str = "") -> Response:
+def watch_page(request: Request, session: SessionDep, user: Viewer, name: str, segment: str = "", saved: str = ""
+               ) -> Response:
     """Quality, latency and cost over time, the break-even chart, recommendations, cycles and actions."""
     watch = listing.watch(session, name=name)
     whole = metric_series(session, name, limit=CHART_POINTS)
@@ -79,7 +80,8 @@ def watch_page(request: Request, session: SessionDep, user: Viewer, name: str, s
     breakeven = break_even_chart(session, recommendation=latest) if latest else None
     cycles = listing.cycle_page(session, limit=20, watch=name).cycles
     return render(request, "watch.html", {
-        "title": f"Watch {name}", "user": user, "watch": watch, "segments": segments, "segment": segment,
+        "title": f"Watch {name}", "user": user, "watch": watch, "saved": saved, "segments": segments,
+        "segment": segment,
         "charts": [(key, chart, charts.has_points(chart)) for key, chart in chart_list],
         "breakeven": breakeven, "latest": latest, "recommendations": recommendations, "cycles": cycles,
         "next_cycle": next_cycle(watch, now=datetime.now(UTC))})

@@ -200,6 +200,10 @@ def test_versions_and_the_diff_come_a_page_at_a_time(client: TestClient, tokens:
                       headers=viewer).json()
     assert [v["content_hash"] for v in rest["versions"]] == made[:1] and rest["next_cursor"] is None
     assert client.get("/api/v1/golden-sets/qa", params={"cursor": 0}, headers=viewer).status_code == 422
+    # the list holds each set's current version and its count of versions, not every version
+    [listed] = client.get("/api/v1/golden-sets", headers=viewer).json()["golden_sets"]
+    assert listed["n_versions"] == 3 and listed["current"]["content_hash"] == made[2] and listed["current"]["current"]
+    assert listed["current"]["n_cases"] == 5 and "versions" not in listed
 
     # the diff of the first and last versions: 2 added, 1 removed, 2 changed, two at a time
     whole = client.get("/api/v1/golden-sets/qa/diff", params={"base": made[0]}, headers=viewer).json()

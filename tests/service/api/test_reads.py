@@ -71,8 +71,9 @@ def test_catalog_lists_show_versions_and_no_secrets(client: TestClient, tokens: 
         ("qa-watch", "prod", ["cand"], False)]
     assert client.get("/api/v1/watches/qa-watch", headers=headers).json() == watches[0]
     (golden_set,) = client.get("/api/v1/golden-sets", headers=headers).json()["golden_sets"]
-    (version,) = golden_set["versions"]
+    version = golden_set["current"]
     assert golden_set["name"] == "qa" and version["n_cases"] == 4 and version["current"]
+    assert golden_set["n_versions"] == 1 and "versions" not in golden_set  # paged by GET /golden-sets/{name}
     assert len(version["content_hash"]) == 64
     models = client.get("/api/v1/models", headers=headers).json()["models"]
     assert [m["name"] for m in models] == ["cand", "prod"]

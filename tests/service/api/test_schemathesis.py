@@ -25,11 +25,14 @@ NAMED = {
     "watches": ("/api/v1/watches", "/api/v1/watches/{name}", "/api/v1/watches/{name}/cycles"),
     "runs": ("/api/v1/cycles", "/api/v1/cycles/{cycle_id}", "/api/v1/cycles/{cycle_id}/cases",
              "/api/v1/runs/{run_id}", "/api/v1/watches/{name}/metrics", "/api/v1/runs/{run_id}/compare",
-             "/api/v1/runs/{run_id}/rescore", "/api/v1/scorers"),
+             "/api/v1/runs/{run_id}/rescore", "/api/v1/scorers", "/api/v1/cycles/{cycle_id}/cancel"),
     "drift": ("/api/v1/watches/{name}/drift", "/api/v1/watches/{name}/drift/history",
-              "/api/v1/watches/{name}/drift/snapshot", "/api/v1/watches/{name}/drift/report"),
-    "recommendations": ("/api/v1/watches/{name}/recommendation", "/api/v1/watches/{name}/recommendations"),
-    "alerts": ("/api/v1/alerts", "/api/v1/alerts/{alert_id}", "/api/v1/alerts/{alert_id}/retry"),
+              "/api/v1/watches/{name}/drift/snapshot", "/api/v1/watches/{name}/drift/report",
+              "/api/v1/runs/{run_id}/pin"),
+    "recommendations": ("/api/v1/watches/{name}/recommendation", "/api/v1/watches/{name}/recommendations",
+                        "/api/v1/cycles/{cycle_id}/advise"),
+    "alerts": ("/api/v1/alerts", "/api/v1/alerts/{alert_id}", "/api/v1/alerts/{alert_id}/retry",
+               "/api/v1/watches/{name}/alerts/test"),
 }
 """What the schema must cover, by area: the issue's Done-when names them."""
 

@@ -64,8 +64,8 @@ class Console:
         url = (message.location or {}).get("url", "")
         if message.type != "error" or "/report" in url:
             return
-        if url.endswith("/golden-sets/upload") and "status of 422" in message.text:
-            return  # the answer to a refused upload, on purpose: 422 with the problems at their lines
+        if url.endswith(("/golden-sets/upload", "/edit")) and "status of 422" in message.text:
+            return  # the answer to a refused upload or declaration, on purpose: 422 with the problems at their lines
         self.errors.append(f"{message.text} at {message.location}")
 
 
@@ -118,6 +118,19 @@ def test_a_lead_works_through_the_dashboard(database_url: str, applied: Path, se
     assert "/golden-sets/qa?saved=updated" in page.url
     assert f"with {len(CASES) + len(XSS_CASES)} cases" in page.locator(".notice").inner_text()
     _shot(page, "golden-set")
+
+    # Edit the watch's declaration: a bad schedule is refused at its line; fixed, it is saved.
+    page.goto(f"{server}/watches/qa-watch")
+    page.get_by_role("link", name="Edit declaration").click()
+    declaration = page.get_by_label("Declaration").input_value()
+    page.get_by_label("Declaration").fill(declaration.replace("0 6 * * *", "every morning"))
+    page.get_by_role("button", name="Check and save").click()
+    line = next(n for n, text in enumerate(declaration.splitlines(), 1) if text.startswith("schedule:"))
+    assert "schedule" in page.locator(f"#line-{line} .line-error").inner_text()
+    _shot(page, "watch-declaration-error")
+    page.get_by_label("Declaration").fill(declaration.replace("0 6 * * *", "0 7 * * *"))
+    page.get_by_role("button", name="Check and save").click()
+    assert page.url == f"{server}/watches/qa-watch?saved=updated"
 
     with worker_process(database_url, log=tmp_path / "worker.log"):
         for _ in range(2):  # the second cycle has a reference: drift is compared and reported
