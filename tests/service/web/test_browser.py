@@ -160,7 +160,7 @@ def test_a_lead_works_through_the_dashboard(database_url: str, applied: Path, se
     # Compare the candidate with production of its cycle (preselected), then rescore it from its page.
     page.goto(f"{server}{candidate}")
     page.get_by_role("button", name="Compare", exact=True).click()
-    assert re.search(r"/runs/\d+/compare\?against=\d+$", page.url), page.url
+    assert re.search(r"/runs/\d+/compare\?against=\d+&scorer=contains$", page.url), page.url  # the primary
     segments = page.locator("table.grid tbody th[scope='row']").all_inner_texts()
     assert segments[0] == "all" and "lang:fr" in segments
     _shot(page, "compare")
