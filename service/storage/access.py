@@ -151,6 +151,10 @@ def authenticate(session: Session, *, token: str) -> ApiTokenRow | None:
         if used is None or now - used >= LAST_USE_RESOLUTION:
             row.last_used_at = now
             session.add(row)
+            # Committed at once, before the request does anything: left pending, it would be flushed by the
+            # route's first read and hold SQLite's one write lock until the request ends, locking out what the
+            # route writes in sessions of its own (advising a cycle again, a comparison, a rescore).
+            session.commit()
     return row
 
 

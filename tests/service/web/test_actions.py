@@ -16,6 +16,7 @@ from evals.config import load_config
 from service.storage import access, advice, catalog
 from service.storage.db import session_scope
 from service.storage.drift_tables import DriftPinRow
+from service.storage.tables import ApiTokenRow, utcnow
 from tests.peers.watch import CASES
 from tests.service.web.conftest import csrf_of, sign_in
 from tests.service.web.xss import jsonl
@@ -137,6 +138,28 @@ def test_an_editor_advises_a_cycle_again_with_the_current_policy(
     assert entry.target == f"cycle:{cycle_id}"
     refused = web.post(f"/cycles/{queued}/advise", data={"csrf": csrf_of(page.text)})
     assert refused.status_code == 409 and "no recommendation to make again" in refused.text
+
+
+def test_a_write_in_a_session_of_its_own_is_not_locked_out_by_the_sign_in_s_last_use(
+    web: TestClient, secrets: dict[str, str], applied: Path
+) -> None:
+    from jobs import pipeline
+
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    sign_in(web, secrets["editor"])
+    csrf = csrf_of(web.get(f"/cycles/{cycle_id}").text)
+    # given a token last used long enough ago that this request brings its last use up to date
+    with session_scope() as session:
+        for row in session.exec(select(ApiTokenRow)).all():
+            row.last_used_at = utcnow() - 2 * access.LAST_USE_RESOLUTION
+            session.add(row)
+    # when the request advises again, which writes in a session of its own after the route has read through
+    # the request's (on SQLite a write pending there would hold the one write lock until the request ends)
+    again = web.post(f"/cycles/{cycle_id}/advise", data={"csrf": csrf})
+    # then it is done, not locked out by its own request
+    assert again.status_code == 303, again.text
+    assert [entry.target for entry in _actions("recommendation.recompute")] == [f"cycle:{cycle_id}"]
 
 
 def test_an_editor_deletes_a_golden_set_no_watch_uses(web: TestClient, secrets: dict[str, str], applied: Path) -> None:
