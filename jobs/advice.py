@@ -93,6 +93,26 @@ def advise_cycle(
         return advice.save_recommendation(session, cycle_id=cycle_id, recommendation=recommendation, inputs=inputs)
 
 
+def advise_cycle_again(cycle_id: int) -> RecommendationPublic:
+    """Advise an analysed cycle again with its watch's current policy and models, from the stored scores, as
+    `turnout advise WATCH --cycle ID --recompute` does (the dashboard's and the API's "advise again").
+
+    Raises:
+        NotFound: no such cycle.
+        InvalidState: the cycle was never advised (it failed or is not analysed yet), or its production run
+            is gone or failed since.
+    """
+    with session_scope() as session:
+        runs.get_cycle(session, cycle_id=cycle_id)  # NotFound names it
+        if advice.cycle_recommendation(session, cycle_id=cycle_id) is None:
+            raise runs.InvalidState(f"cycle {cycle_id} has no recommendation to make again: only a cycle that "
+                                    "finished and was analysed has one")
+    recommendation = advise_cycle(cycle_id, current=True)
+    if recommendation is None:
+        raise runs.InvalidState(f"cycle {cycle_id} has no production run to compare with any more")
+    return recommendation
+
+
 def latest_cycle_id(watch: str) -> int:
     """The id of the watch's latest advised cycle (what `--recompute` re-advises)."""
     with session_scope() as session:

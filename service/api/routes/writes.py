@@ -16,7 +16,7 @@ from evals.recipe import StoredWatch
 from service.api.bundle import BundleFile, load_bundle
 from service.api.deps import AdminToken, EditorToken, RowId, SessionDep
 from service.api.errors import problem_responses
-from service.storage import access, advice, alert_views, catalog, drift, outbox, runs
+from service.storage import access, alert_views, catalog, drift, outbox, runs
 from service.storage.alert_views import AlertPublic
 from service.storage.catalog import Change
 from service.storage.public import CyclePublic, IsoDatetime, RecommendationPublic
@@ -144,16 +144,9 @@ def advise_cycle_again(session: SessionDep, token: EditorToken, cycle_id: RowId)
     """Advise the cycle again with the watch's current policy and models, from the stored scores, as
     `turnout advise WATCH --cycle ID --recompute` does; an announcement it changes is alerted as usual
     (409 for a cycle that was never advised)."""
-    from jobs.advice import advise_cycle  # the statistics stack: imported only when asked for
+    from jobs.advice import advise_cycle_again  # the statistics stack: imported only when asked for
 
-    runs.get_cycle(session, cycle_id=cycle_id)  # NotFound names it
-    if advice.cycle_recommendation(session, cycle_id=cycle_id) is None:
-        raise runs.InvalidState(f"cycle {cycle_id} has no recommendation to make again: only a cycle that "
-                                "finished and was analysed has one")
-    session.commit()  # advising writes in its own session: this one holds no lock meanwhile (SQLite)
-    recommendation = advise_cycle(cycle_id, current=True)
-    if recommendation is None:  # its production run is gone or failed since it was advised
-        raise runs.InvalidState(f"cycle {cycle_id} has no production run to compare with any more")
+    recommendation = advise_cycle_again(cycle_id)
     access.record(session, actor=token.name, token_id=token.id, action="recommendation.recompute",
                   target=f"cycle:{cycle_id}")
     session.commit()

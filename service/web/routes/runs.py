@@ -49,12 +49,9 @@ def cancel(session: SessionDep, user: Editor, cycle_id: RowId) -> Response:
 def advise_again(session: SessionDep, user: Editor, cycle_id: RowId) -> Response:
     """Advise the cycle again with the watch's current policy and models, from the stored scores, as
     `turnout advise WATCH --cycle ID --recompute` does (an announcement it changes is alerted as usual)."""
-    from jobs.advice import advise_cycle  # the statistics stack: imported only when asked for
+    from jobs.advice import advise_cycle_again  # the statistics stack: imported only when asked for
 
-    if advice.cycle_recommendation(session, cycle_id=cycle_id) is None:
-        raise runs.InvalidState(f"cycle {cycle_id} has no recommendation to make again: only a cycle that "
-                                "finished and was analysed has one")
-    advise_cycle(cycle_id, current=True)
+    advise_cycle_again(cycle_id)
     access.record(session, actor=user.name, token_id=user.token_id, action="recommendation.recompute",
                   target=f"cycle:{cycle_id}")
     session.commit()
