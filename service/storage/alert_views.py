@@ -9,24 +9,19 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from service.storage import deliveries
 from service.storage.alert_tables import AlertAttemptRow, AlertDeliveryRow, AlertRow
 from service.storage.listing import MAX_PAGE
-from service.storage.public import IsoDatetime
+from service.storage.public import FrozenPublic, IsoDatetime
 from service.storage.runs import InvalidState, NotFound
 from service.storage.tables import WatchRow
 
 AlertState = Literal["pending", "delivered", "failed", "skipped"]
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class AlertAttemptPublic(_Public):
+class AlertAttemptPublic(FrozenPublic):
     """One attempt on one route: what the receiver answered."""
 
     route: str | None
@@ -37,7 +32,7 @@ class AlertAttemptPublic(_Public):
     created_at: IsoDatetime
 
 
-class AlertDeliveryPublic(_Public):
+class AlertDeliveryPublic(FrozenPublic):
     """The alert on one route: `slack` (exactly once), `slack_webhook`, `webhook` (at least once)."""
 
     route: str
@@ -50,7 +45,7 @@ class AlertDeliveryPublic(_Public):
     delivered_at: IsoDatetime | None
 
 
-class AlertPublic(_Public):
+class AlertPublic(FrozenPublic):
     """An alert of the outbox, with its deliveries and every attempt, oldest first."""
 
     id: int
@@ -74,7 +69,7 @@ class AlertPublic(_Public):
     attempts: list[AlertAttemptPublic]
 
 
-class AlertPagePublic(_Public):
+class AlertPagePublic(FrozenPublic):
     """Alerts, newest first; pass `next_cursor` as `cursor` for the older ones (None: no more)."""
 
     alerts: list[AlertPublic]

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
+from service.storage.public import FrozenPublic
 from service.storage.runs import NotFound, get_run, recipe
 from service.storage.tables import CaseRow, CompletionRow, CycleRow, ScoreRow
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ScorePublic(_Public):
+class ScorePublic(FrozenPublic):
     """One scorer's judgement, with why."""
 
     scorer: str
@@ -28,7 +24,7 @@ class ScorePublic(_Public):
     error: str | None
 
 
-class AnswerPublic(_Public):
+class AnswerPublic(FrozenPublic):
     """One model's answer to a case."""
 
     run_id: int
@@ -40,7 +36,7 @@ class AnswerPublic(_Public):
     scores: list[ScorePublic]
 
 
-class CaseDetailPublic(_Public):
+class CaseDetailPublic(FrozenPublic):
     """One case in full, with every repetition of both runs."""
 
     case_id: str

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from evals.errors import ConfigError
 from service.storage.listing import MAX_PAGE, GoldenSetPublic, GoldenSetVersionPublic
+from service.storage.public import FrozenPublic
 from service.storage.runs import NotFound
 from service.storage.tables import CaseRow, GoldenSetRow, GoldenSetVersionRow
 
@@ -22,11 +22,7 @@ VERSION_PATTERN = rf"^({CURRENT}|[0-9a-f]{{{MIN_PREFIX},64}})$"
 """What names a version in a path or query: `current`, or a content hash or a prefix of it."""
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class CasePublic(_Public):
+class CasePublic(FrozenPublic):
     """One case of a version, in the shape of the JSONL format (`data`)."""
 
     id: str
@@ -37,7 +33,7 @@ class CasePublic(_Public):
     data: dict[str, Any]
 
 
-class CasesPagePublic(_Public):
+class CasesPagePublic(FrozenPublic):
     """Cases of one version in golden-set order; pass `next_cursor` as `cursor` for the next page (None: no more)."""
 
     golden_set: str
@@ -53,14 +49,14 @@ class GoldenSetPagePublic(GoldenSetPublic):
     next_cursor: int | None
 
 
-class CaseRefPublic(_Public):
+class CaseRefPublic(FrozenPublic):
     """A case added or removed: its id and content hash."""
 
     id: str
     content_hash: str
 
 
-class CaseChangePublic(_Public):
+class CaseChangePublic(FrozenPublic):
     """A case whose id is in both versions with another content."""
 
     id: str
@@ -68,7 +64,7 @@ class CaseChangePublic(_Public):
     head_hash: str
 
 
-class GoldenSetDiffPublic(_Public):
+class GoldenSetDiffPublic(FrozenPublic):
     """What *head* changes against *base*: cases added, removed and changed, by case id and content hash."""
 
     golden_set: str

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from service.storage.advice import recommendation_public
@@ -16,16 +15,12 @@ from service.storage.blobs import BlobStore
 from service.storage.drift import drift_rows
 from service.storage.drift_tables import DriftRow
 from service.storage.listing import MAX_PAGE, live_watch
-from service.storage.public import IsoDatetime, RecommendationPublic
+from service.storage.public import FrozenPublic, IsoDatetime, RecommendationPublic
 from service.storage.runs import NotFound
 from service.storage.tables import ModelRow, RecommendationRow
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class RecommendationPagePublic(_Public):
+class RecommendationPagePublic(FrozenPublic):
     """A watch's recommendations, newest cycle first; `next_cursor` (a cycle id) fetches older ones."""
 
     watch: str
@@ -33,7 +28,7 @@ class RecommendationPagePublic(_Public):
     next_cursor: int | None
 
 
-class DriftCheckPublic(_Public):
+class DriftCheckPublic(FrozenPublic):
     """One model's drift check in one cycle: the verdict, its reasons and the scalars charts read."""
 
     id: int
@@ -58,7 +53,7 @@ class DriftCheckPublic(_Public):
     created_at: IsoDatetime
 
 
-class DriftCyclePublic(_Public):
+class DriftCyclePublic(FrozenPublic):
     """The drift checks of one cycle of a watch, with each check's whole document (`turnout drift --json`)."""
 
     watch: str
@@ -68,7 +63,7 @@ class DriftCyclePublic(_Public):
     """Model name → the check as `turnout drift --json` prints it (columns' tests included)."""
 
 
-class DriftPagePublic(_Public):
+class DriftPagePublic(FrozenPublic):
     """A watch's drift checks, newest first; `next_cursor` (a check id) fetches older ones."""
 
     watch: str

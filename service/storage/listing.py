@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from evals.recipe import StoredWatch
 from service.storage import catalog
-from service.storage.public import CycleStatusPublic, IsoDatetime, RunProgressPublic, RunResultsPublic
+from service.storage.public import CycleStatusPublic, FrozenPublic, IsoDatetime, RunProgressPublic, RunResultsPublic
 from service.storage.results import run_results
 from service.storage.runs import NotFound
 from service.storage.tables import CycleRow, GoldenSetVersionRow, ModelRow, Role, RunRow, State, WatchRow
@@ -33,11 +32,7 @@ MODEL_FIELDS = ("kind", "base_url", "model", "api_key_env", "params", "max_concu
 (`api_key_env`); free-form `options` are left out, since nothing says what they hold."""
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class WatchPublic(_Public):
+class WatchPublic(FrozenPublic):
     """A watch as declared, with its schedule and whether it is paused."""
 
     name: str
@@ -52,13 +47,13 @@ class WatchPublic(_Public):
     updated_at: IsoDatetime
 
 
-class WatchesPublic(_Public):
+class WatchesPublic(FrozenPublic):
     """Watches that are not deleted, by name."""
 
     watches: list[WatchPublic]
 
 
-class ModelPublic(_Public):
+class ModelPublic(FrozenPublic):
     """A model's declaration; its API key only as the name of the environment variable holding it."""
 
     name: str
@@ -66,13 +61,13 @@ class ModelPublic(_Public):
     updated_at: IsoDatetime
 
 
-class ModelsPublic(_Public):
+class ModelsPublic(FrozenPublic):
     """Models that are not deleted, by name."""
 
     models: list[ModelPublic]
 
 
-class GoldenSetVersionPublic(_Public):
+class GoldenSetVersionPublic(FrozenPublic):
     """One content of a golden set."""
 
     content_hash: str
@@ -84,7 +79,7 @@ class GoldenSetVersionPublic(_Public):
     current: bool
 
 
-class GoldenSetPublic(_Public):
+class GoldenSetPublic(FrozenPublic):
     """A golden set with its versions, newest first."""
 
     name: str
@@ -93,7 +88,7 @@ class GoldenSetPublic(_Public):
     versions: list[GoldenSetVersionPublic]
 
 
-class GoldenSetSummaryPublic(_Public):
+class GoldenSetSummaryPublic(FrozenPublic):
     """A golden set in the list: its current version and how many it has (`GET /golden-sets/{name}` pages
     through them)."""
 
@@ -104,13 +99,13 @@ class GoldenSetSummaryPublic(_Public):
     n_versions: int
 
 
-class GoldenSetsPublic(_Public):
+class GoldenSetsPublic(FrozenPublic):
     """Golden sets that are not deleted, by name."""
 
     golden_sets: list[GoldenSetSummaryPublic]
 
 
-class CyclePagePublic(_Public):
+class CyclePagePublic(FrozenPublic):
     """Cycles, newest first; pass `next_cursor` as `cursor` for the older ones (None: no more)."""
 
     cycles: list[CycleStatusPublic]

@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from service.storage import catalog
 from service.storage.listing import WatchPublic, cycle_statuses, watch_public
-from service.storage.public import CycleStatusPublic, IsoDatetime
+from service.storage.public import CycleStatusPublic, FrozenPublic, IsoDatetime
 from service.storage.series import as_utc
 from service.storage.tables import CycleRow, RecommendationRow, RunMetricRow, RunRow, WatchRow
 
@@ -22,11 +21,7 @@ MAX_POINTS = 200
 """The most sparkline points a watch answers, whatever `points` asks for."""
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class VerdictPublic(_Public):
+class VerdictPublic(FrozenPublic):
     """The watch's latest recommendation, as the overview shows it."""
 
     cycle_id: int
@@ -39,7 +34,7 @@ class VerdictPublic(_Public):
     updated_at: IsoDatetime
 
 
-class WatchOverviewPublic(_Public):
+class WatchOverviewPublic(FrozenPublic):
     """One watch of the overview."""
 
     watch: WatchPublic
@@ -53,7 +48,7 @@ class WatchOverviewPublic(_Public):
     """What the watch's cycles started since `since` spent: their runs' completions and their judge calls."""
 
 
-class OverviewPublic(_Public):
+class OverviewPublic(FrozenPublic):
     """Every watch that is not deleted, by name."""
 
     since: IsoDatetime

@@ -19,11 +19,13 @@ IsoDatetime = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(
 """A time, written in JSON as `datetime.isoformat` writes it."""
 
 
-class _Public(BaseModel):
+class FrozenPublic(BaseModel):
+    """The base of every read model: values, never changed once built."""
+
     model_config = ConfigDict(frozen=True)
 
 
-class IntervalPublic(_Public):
+class IntervalPublic(FrozenPublic):
     """A run's mean score on one segment, with its confidence interval."""
 
     mean: float | None
@@ -33,7 +35,7 @@ class IntervalPublic(_Public):
     """Cases in the segment."""
 
 
-class RunSummaryPublic(_Public):
+class RunSummaryPublic(FrozenPublic):
     """One run of a cycle: progress, primary score with its interval, latency, tokens and cost."""
 
     run_id: int
@@ -65,7 +67,7 @@ class RunSummaryPublic(_Public):
     """Tag → the primary scorer's interval on the cases with that tag."""
 
 
-class CyclePublic(_Public):
+class CyclePublic(FrozenPublic):
     """A cycle with one summary per run (`turnout run`)."""
 
     cycle_id: int
@@ -82,7 +84,7 @@ class CyclePublic(_Public):
     runs: list[RunSummaryPublic]
 
 
-class RunProgressPublic(_Public):
+class RunProgressPublic(FrozenPublic):
     """One run's progress in `turnout status`."""
 
     run_id: int
@@ -96,7 +98,7 @@ class RunProgressPublic(_Public):
     errors: int
 
 
-class CycleStatusPublic(_Public):
+class CycleStatusPublic(FrozenPublic):
     """A cycle in `turnout status`: where it is in the pipeline, and its runs' progress."""
 
     cycle_id: int
@@ -111,13 +113,13 @@ class CycleStatusPublic(_Public):
     runs: list[RunProgressPublic]
 
 
-class CyclesPublic(_Public):
+class CyclesPublic(FrozenPublic):
     """Cycles, open ones first, then the most recent others."""
 
     cycles: list[CycleStatusPublic]
 
 
-class CaseResultPublic(_Public):
+class CaseResultPublic(FrozenPublic):
     """One completion of a run with its scores (`turnout results`)."""
 
     case_id: str
@@ -147,7 +149,7 @@ class CaseResultPublic(_Public):
         return data
 
 
-class RunResultsPublic(_Public):
+class RunResultsPublic(FrozenPublic):
     """A run with its per-case results, in golden-set order."""
 
     run_id: int
@@ -162,7 +164,7 @@ class RunResultsPublic(_Public):
     `--allow-unsupported`)."""
 
 
-class RecommendationPublic(_Public):
+class RecommendationPublic(FrozenPublic):
     """The advisor's recommendation after one cycle (`turnout advise`, `turnout run`)."""
 
     watch: str

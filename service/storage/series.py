@@ -6,22 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col
 
 from service.storage.listing import live_watch
-from service.storage.public import IsoDatetime
+from service.storage.public import FrozenPublic, IsoDatetime
 from service.storage.tables import CycleRow, ModelRow, RunMetricRow, RunRow
 
 SERIES_LIMIT = 5000
 """The most points one series answers, whatever `limit` asks for (two years of daily cycles of a few models)."""
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class MetricPointPublic(_Public):
+class MetricPointPublic(FrozenPublic):
     """One model's run in one cycle of the watch."""
 
     cycle_id: int
@@ -50,7 +45,7 @@ class MetricPointPublic(_Public):
     """What the run's completions cost (judge calls are counted on the cycle)."""
 
 
-class MetricSeriesPublic(_Public):
+class MetricSeriesPublic(FrozenPublic):
     """A watch's finished runs as points, oldest first: the latest `limit` in the range asked for."""
 
     watch: str

@@ -6,21 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session, col, select
 
 from evals.cases import sha256_hex
 from service.storage.drift import reference_runs
 from service.storage.listing import MAX_PAGE
+from service.storage.public import FrozenPublic
 from service.storage.runs import cycle_runs, get_cycle, model_names, recipe
 from service.storage.tables import CaseRow, CompletionRow, RunRow, ScoreRow, WatchRow
 
 
-class _Public(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ScoreDetailPublic(_Public):
+class ScoreDetailPublic(FrozenPublic):
     """One scorer's judgement of one answer, with why."""
 
     scorer: str
@@ -34,7 +30,7 @@ class ScoreDetailPublic(_Public):
     """Scorer-specific extras: `assertions` lists each assert's outcome (failed ones included)."""
 
 
-class SideModelPublic(_Public):
+class SideModelPublic(FrozenPublic):
     """One model's answer to the case in the cycle."""
 
     model: str
@@ -55,7 +51,7 @@ class SideModelPublic(_Public):
     reference_run_id: int | None
 
 
-class SideCasePublic(_Public):
+class SideCasePublic(FrozenPublic):
     """A case of the cycle's golden-set version, with every model's answer (production first)."""
 
     case_id: str
@@ -67,7 +63,7 @@ class SideCasePublic(_Public):
     models: list[SideModelPublic]
 
 
-class SideBySidePagePublic(_Public):
+class SideBySidePagePublic(FrozenPublic):
     """One page of a cycle's cases in golden-set order; pass `next_cursor` as `cursor` for the next one."""
 
     cycle_id: int
