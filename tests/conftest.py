@@ -86,4 +86,4 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: py
     get_engine.cache_clear()
 
 
-from tests.peers.watch import applied, peers, watch_file  # noqa: E402,F401  (shared fixtures)
+from tests.peers.watch import applied, peers, ran, watch_file  # noqa: E402,F401  (shared fixtures)

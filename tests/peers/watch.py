@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,3 +83,13 @@ def applied(database_url: str, watch_file: Path) -> Path:
     with session_scope() as session:
         catalog.apply_config(session, config=load_config(watch_file))
     return watch_file
+
+
+@pytest.fixture
+def ran(applied: Path) -> int:
+    """The id of a finished cycle of `qa-watch`, replayed inline against the local peers."""
+    from jobs import pipeline
+
+    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
+    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    return cycle_id

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -28,13 +26,3 @@ def tokens(database_url: str) -> dict[str, str]:
         for role in access.ROLES:
             made[role] = "Bearer " + access.create_token(session, role=role, name=f"{role}-test").token
     return made
-
-
-@pytest.fixture
-def ran(applied: Path) -> int:
-    """The id of a finished cycle of `qa-watch`, replayed inline against the local peers."""
-    from jobs import pipeline
-
-    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
-    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
-    return cycle_id

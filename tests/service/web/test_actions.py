@@ -5,7 +5,6 @@ an editor and the session's CSRF token, and is recorded in the audit log."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -92,12 +91,9 @@ def test_an_editor_cancels_a_queued_cycle_once(web: TestClient, secrets: dict[st
 
 
 def test_an_editor_pins_a_run_as_its_models_drift_reference(
-    web: TestClient, secrets: dict[str, str], applied: Path
+    web: TestClient, secrets: dict[str, str], ran: int
 ) -> None:
-    from jobs import pipeline
-
-    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
-    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    cycle_id = ran
     sign_in(web, secrets["editor"])
     cycle = web.get(f"/cycles/{cycle_id}")
     production = min(int(n) for n in re.findall(r'href="/runs/(\d+)"', cycle.text))
@@ -115,12 +111,11 @@ def test_an_editor_pins_a_run_as_its_models_drift_reference(
 
 
 def test_an_editor_advises_a_cycle_again_with_the_current_policy(
-    web: TestClient, secrets: dict[str, str], applied: Path
+    web: TestClient, secrets: dict[str, str], applied: Path, ran: int
 ) -> None:
     from jobs import pipeline
 
-    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
-    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    cycle_id = ran
     queued = pipeline.start_cycle(watch="qa-watch", trigger="manual")
     applied.write_text(applied.read_text() + "    policy: {margin: 0.4}\n")  # the watch is the file's last entry
     with session_scope() as session:
@@ -141,12 +136,9 @@ def test_an_editor_advises_a_cycle_again_with_the_current_policy(
 
 
 def test_a_write_in_a_session_of_its_own_is_not_locked_out_by_the_sign_in_s_last_use(
-    web: TestClient, secrets: dict[str, str], applied: Path
+    web: TestClient, secrets: dict[str, str], ran: int
 ) -> None:
-    from jobs import pipeline
-
-    cycle_id = pipeline.start_cycle(watch="qa-watch", trigger="cli")
-    assert asyncio.run(pipeline.run_cycle(cycle_id)) == "finished"
+    cycle_id = ran
     sign_in(web, secrets["editor"])
     csrf = csrf_of(web.get(f"/cycles/{cycle_id}").text)
     # given a token last used long enough ago that this request brings its last use up to date
